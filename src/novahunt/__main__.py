@@ -1,0 +1,3 @@
+from novahunt.cli.main import main
+
+main()

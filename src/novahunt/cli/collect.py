@@ -1,0 +1,112 @@
+"""`novahunt collect`: queue Domain Search collections, one job per domain."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from novahunt import dispatch
+from novahunt.cli.common import out, print_json, state
+from novahunt.cli.follow import follow_jobs
+from novahunt.domains import normalise_domain, read_domain_file
+from novahunt.errors import BadInput
+from novahunt.runners import collect as collect_runner
+from novahunt.timeparse import parse_duration, parse_when
+
+
+def register(app: typer.Typer) -> None:
+    app.command("collect")(collect)
+
+
+def collect(
+    domains: list[str] = typer.Argument(None, help="Domains or URLs, e.g. stripe.com."),
+    file: Path = typer.Option(None, "--file", "-f", help="A file with one domain a line "
+                              "(blank lines and # comments skipped)."),
+    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
+                                 help="1 runs first, 5 last."),
+    delay: str = typer.Option(None, "--delay", help="Start later, e.g. 10m, 2h."),
+    at: str = typer.Option(None, "--at", help="Start at a time, e.g. 2026-12-01T09:00 "
+                           "(local time unless it has an offset)."),
+    max_results: int = typer.Option(None, "--max-results", min=1,
+                                    help="Stop after this many emails "
+                                    "[default: HUNTER_MAX_COLLECT or 5000]."),
+    type_: str = typer.Option(None, "--type", help="Only personal or generic emails."),
+    seniority: str = typer.Option(None, "--seniority",
+                                  help="junior, senior, executive (comma-separated)."),
+    department: str = typer.Option(None, "--department",
+                                   help="e.g. sales,marketing (comma-separated)."),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the jobs (repeatable)."),
+    refresh: bool = typer.Option(False, "--refresh",
+                                 help="Ask Hunter again even if state.db has a fresh copy."),
+    follow: bool = typer.Option(False, "--follow", "-F",
+                                help="Show live progress until the jobs end."),
+    json_: bool = typer.Option(False, "--json", help="Print the jobs as JSON."),
+) -> None:
+    """Collect every email Hunter has for DOMAINS, as background jobs.
+
+    Example: novahunt collect stripe.com --follow
+    """
+    targets = [(None, d) for d in domains or []]
+    pairs: list[tuple[int | None, str]] = []
+    for lineno, raw in targets:
+        pairs.append((lineno, normalise_domain(raw)))
+    if file is not None:
+        pairs += list(read_domain_file(file))
+    if not pairs:
+        raise BadInput("give at least one domain, or --file FILE")
+    if type_ is not None and type_ not in ("personal", "generic"):
+        raise BadInput(f"--type must be personal or generic, not {type_!r}")
+    if delay and at:
+        raise BadInput("use --delay or --at, not both")
+    run_at = None
+    if delay:
+        run_at = time.time() + parse_duration(delay).total_seconds()
+    elif at:
+        run_at = parse_when(at).timestamp()
+
+    db, settings = state()
+    specs = collect_runner.plan(
+        db, settings, list(dict.fromkeys(d for _, d in pairs)), priority=priority,
+        run_at=run_at, max_results=max_results or settings.max_collect, type=type_,
+        seniority=seniority, department=department, tags=tag or [], refresh=refresh)
+    created = dispatch.submit(db, specs)
+
+    if json_:
+        print_json([{"id": j.id, "domain": j.params["domain"], "status": str(j.status),
+                     "created": new} for j, new in created])
+    else:
+        _report(created)
+    if follow:
+        code = follow_jobs(db, settings, [j.id for j, _ in created])
+        if code:
+            raise typer.Exit(code)
+
+
+def _report(created: list[tuple[object, bool]]) -> None:
+    from novahunt.jobs import Job
+
+    lines = []
+    counts: dict[str, int] = {}
+    for job, new in created:
+        assert isinstance(job, Job)
+        domain = job.params["domain"]
+        if not new:
+            key = "already queued or running"
+            lines.append(f"#{job.id} {domain}: already {job.status} (not queued twice)")
+        elif job.result and job.result.get("cached"):
+            key = "served from state.db"
+            lines.append(f"#{job.id} {domain}: completed from state.db, "
+                         f"{job.result['emails_collected']} emails, no API call "
+                         "(--refresh to ask Hunter again)")
+        else:
+            key = str(job.status)
+            lines.append(f"#{job.id} {domain}: {job.status}")
+        counts[key] = counts.get(key, 0) + 1
+    if len(lines) <= 20:
+        for line in lines:
+            out.print(line)
+    else:
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+        out.print(f"{len(lines)} jobs: {summary}")

@@ -1,0 +1,134 @@
+"""`novahunt jobs`: history, details, follow, cancel, retry, cleanup."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from novahunt import dispatch, jobs
+from novahunt.cli.common import out, print_json, state
+from novahunt.cli.follow import follow_jobs
+from novahunt.errors import BadInput
+from novahunt.jobs import Job, Status
+from novahunt.progress import describe
+from novahunt.timeparse import humanize_ago, parse_duration
+
+app = typer.Typer(help="List, inspect, follow, cancel and retry jobs.", no_args_is_help=True)
+
+_STATUSES = ", ".join(s.value for s in Status)
+
+
+def _ago(ts: float | None) -> str:
+    return "" if ts is None else humanize_ago(datetime.fromtimestamp(ts, UTC))
+
+
+def _target(job: Job) -> str:
+    return str(job.params.get("domain") or "")
+
+
+def _progress(job: Job) -> str:
+    if job.progress_total:
+        return f"{job.progress_current}/{job.progress_total}"
+    return ""
+
+
+@app.command("list")
+def list_(
+    status: str = typer.Option(None, "--status", "-s", help=f"One of: {_STATUSES}."),
+    type_: str = typer.Option(None, "--type", help="Job type, e.g. collect."),
+    tag: str = typer.Option(None, "--tag", "-t", help="Only jobs with this tag."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many, newest first."),
+    json_: bool = typer.Option(False, "--json", help="Print a JSON array."),
+) -> None:
+    """Show jobs, newest first. Example: novahunt jobs list --status failed"""
+    if status is not None and status not in {s.value for s in Status}:
+        raise BadInput(f"--status must be one of: {_STATUSES}")
+    db, _ = state()
+    found = jobs.listing(db, status=status, type=type_, tag=tag, limit=limit)
+    if json_:
+        print_json([jobs.to_dict(j, events=False) for j in found])
+        return
+    if not found:
+        out.print("no jobs")
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("ID", "TYPE", "TARGET", "STATUS", "PROGRESS", "PRI", "CREATED", "TAGS"):
+        table.add_column(col, overflow="fold")
+    for j in found:
+        table.add_row(str(j.id), j.type, _target(j), str(j.status), _progress(j),
+                      str(j.priority), _ago(j.created_at), ",".join(j.tags))
+    out.print(table)
+
+
+@app.command("show")
+def show(
+    job_id: int = typer.Argument(..., help="The job's id."),
+    json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+) -> None:
+    """Show one job with its event timeline. Example: novahunt jobs show 12"""
+    db, _ = state()
+    job = jobs.get(db, job_id, events=True)
+    if json_:
+        print_json(jobs.to_dict(job))
+        return
+    out.print(f"[bold]job {job.id}[/] {job.type} {_target(job)}")
+    rows = [
+        ("status", f"{job.status} ({describe(job)})"),
+        ("priority", str(job.priority)),
+        ("attempts", f"{job.attempts} run(s), {job.errors} error(s) of {job.max_attempts}"),
+        ("progress", f"{_progress(job)} {job.progress_stage or ''}".strip()),
+        ("tags", ", ".join(job.tags)),
+        ("created", f"{jobs.iso(job.created_at)} ({_ago(job.created_at)})"),
+        ("started", jobs.iso(job.started_at) or ""),
+        ("finished", jobs.iso(job.finished_at) or ""),
+        ("error", job.error or ""),
+    ]
+    if job.result:
+        rows += [(f"result.{k}", str(v)) for k, v in job.result.items()]
+    for key, value in rows:
+        if value:
+            out.print(f"  {key:<22} {value}")
+    out.print("  events:")
+    for e in job.events:
+        out.print(f"    {jobs.iso(e.at)}  {e.kind:<12} {e.message}")
+
+
+@app.command("follow")
+def follow(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
+    """Live progress bars for jobs already queued. Example: novahunt jobs follow 12 13"""
+    db, settings = state()
+    jobs.get_many(db, job_ids)
+    code = follow_jobs(db, settings, job_ids)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("cancel")
+def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
+    """Cancel jobs; a running job stops after its current page and keeps what it saved."""
+    db, _ = state()
+    for job, outcome in jobs.request_cancel(db, job_ids):
+        out.print(f"#{job.id} {_target(job)}: {outcome}")
+
+
+@app.command("retry")
+def retry(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
+    """Queue failed or canceled jobs again; they resume from their checkpoint."""
+    db, _ = state()
+    for job in dispatch.retry(db, job_ids):
+        out.print(f"#{job.id} {_target(job)}: queued again")
+
+
+@app.command("cleanup")
+def cleanup(
+    older_than: str = typer.Option("30d", "--older-than",
+                                   help="Delete finished jobs that ended longer ago."),
+) -> None:
+    """Delete finished jobs (not their contacts) older than --older-than."""
+    cutoff = time.time() - parse_duration(older_than).total_seconds()
+    db, _ = state()
+    removed = jobs.cleanup(db, cutoff)
+    out.print(f"removed {removed} finished job(s) older than {older_than}")

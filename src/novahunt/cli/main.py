@@ -1,0 +1,94 @@
+"""The `novahunt` command: typer app assembly and the one place errors become exit codes.
+
+Every command is thin: parse flags, make one core call, render. A NovahuntError becomes
+one line on stderr and its exit code here; anything else is a bug and is re-raised
+under pytest or NOVAHUNT_DEBUG=1 so tests never hide it behind a friendly message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from novahunt import __version__
+from novahunt.errors import NovahuntError
+
+app = typer.Typer(
+    name="novahunt",
+    help="Collect and verify B2B contact emails through Hunter.io as durable background jobs.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"novahunt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """Collect and verify B2B contact emails through Hunter.io as durable background jobs.
+
+    Start with `novahunt demo`; then `novahunt collect stripe.com --follow`.
+    """
+
+
+def _register() -> None:
+    from novahunt.cli import collect, demo, jobs, results, worker
+
+    collect.register(app)
+    worker.register(app)
+    app.add_typer(jobs.app, name="jobs")
+    results.register(app)
+    demo.register(app)
+
+
+_register()
+
+
+def _debug() -> bool:
+    return bool(os.environ.get("NOVAHUNT_DEBUG")) or "PYTEST_CURRENT_TEST" in os.environ
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this in-process)."""
+    os.umask(0o077)  # every file novahunt creates is its owner's only
+    try:
+        app(args=argv, prog_name="novahunt", standalone_mode=False)
+    except NovahuntError as exc:
+        sys.stderr.write(f"novahunt: error: {exc}\n")
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("novahunt: interrupted\n")
+        return 130
+    except typer.TyperException as exc:  # usage errors: typer prints usage and the reason
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"novahunt: error: {exc.message}\n")
+        return int(getattr(exc, "exit_code", 2))
+    except Exception:
+        if _debug():
+            raise
+        import traceback
+
+        sys.stderr.write(f"novahunt: internal error (set NOVAHUNT_DEBUG=1 for details): "
+                         f"{traceback.format_exc(limit=0).strip()}\n")
+        return 1
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,83 @@
+"""`novahunt results`: the contacts collected for a domain, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO
+
+import typer
+from rich.table import Table
+
+from novahunt import store
+from novahunt.cli.common import err, out, state
+from novahunt.domains import normalise_domain
+from novahunt.errors import BadInput
+
+FIELDS = ["email", "first_name", "last_name", "position", "department", "seniority",
+          "type", "confidence", "verification_status", "verification_date", "linkedin",
+          "twitter", "phone_number", "source"]
+FORMATS = ("table", "csv", "json", "jsonl")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("results")(results)
+
+
+def results(
+    domain: str = typer.Argument(..., help="The domain, e.g. stripe.com."),
+    format_: str = typer.Option("table", "--format", help="table, csv, json or jsonl."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write to a file."),
+) -> None:
+    """Show the contacts collected for DOMAIN. Example: novahunt results stripe.com --format csv"""
+    if format_ not in FORMATS:
+        raise BadInput(f"--format must be one of {', '.join(FORMATS)}")
+    name = normalise_domain(domain)
+    db, _ = state()
+    rows = store.iter_contacts(db, name)
+    with ExitStack() as stack:
+        fh: IO[str] = sys.stdout
+        if output is not None:
+            try:
+                fh = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
+            except OSError as exc:
+                raise BadInput(f"cannot write {output}: {exc.strerror}") from None
+        count = 0
+        if format_ == "csv":
+            writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            for count, row in enumerate(rows, 1):
+                writer.writerow(row)
+        elif format_ == "jsonl":
+            for count, row in enumerate(rows, 1):
+                fh.write(json.dumps({k: row[k] for k in FIELDS}, ensure_ascii=False) + "\n")
+        elif format_ == "json":
+            fh.write("[")
+            for count, row in enumerate(rows, 1):
+                fh.write(("," if count > 1 else "") + "\n  " + json.dumps(
+                    {k: row[k] for k in FIELDS}, ensure_ascii=False))
+            fh.write("\n]\n" if count else "]\n")
+        else:
+            table = Table(box=None, header_style="bold")
+            for col in ("EMAIL", "NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF."):
+                table.add_column(col, overflow="fold")
+            for count, row in enumerate(rows, 1):
+                name_ = " ".join(x for x in (row["first_name"], row["last_name"]) if x)
+                table.add_row(row["email"], name_, row["position"] or "",
+                              row["department"] or "", row["type"] or "",
+                              "" if row["confidence"] is None else str(row["confidence"]))
+            if count:
+                (out if output is None else _file_console(fh)).print(table)
+    if count == 0 and format_ == "table":
+        err.print(f"no contacts for {name} yet: `novahunt collect {name}` collects them")
+    elif output is not None:
+        err.print(f"wrote {count} contacts to {output}")
+
+
+def _file_console(fh: IO[str]) -> object:
+    from rich.console import Console
+
+    return Console(file=fh, width=200, highlight=False)

@@ -1,0 +1,118 @@
+"""Settings: environment variables first, then config.toml, then defaults.
+
+One frozen dataclass, read once per command. The API key is kept out of `repr()` so a
+stray log line or traceback of the settings never shows it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from novahunt import paths
+from novahunt.errors import BadInput, ConfigError
+from novahunt.timeparse import parse_duration
+
+DEFAULT_HUNTER_URL = "https://api.hunter.io/v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str | None = field(default=None, repr=False)
+    hunter_url: str = DEFAULT_HUNTER_URL
+    page_size: int = 100
+    max_collect: int = 5000
+    freshness: float = 7 * 86400.0        # seconds a complete collection stays fresh
+    max_attempts: int = 3                 # runs that may end in an error before `failed`
+    lease: float = 30.0                   # seconds a running job survives without heartbeat
+    http_timeout: float = 30.0
+    backoff_base: float = 1.0             # in-step retry wait: base doubling up to max
+    backoff_max: float = 30.0
+    step_retries: int = 4                 # transient errors retried within one step
+    throttle_patience: float = 600.0      # seconds of 429s one step waits out
+    job_backoff: float = 30.0             # first job-level retry delay, doubling
+
+    def require_key(self) -> str:
+        if not self.api_key:
+            raise ConfigError(
+                "HUNTER_API_KEY is not set: export it, or set hunter_api_key in "
+                f"{paths.config_file()} (try `novahunt demo` to run without a key)"
+            )
+        return self.api_key
+
+
+# name in config.toml -> (environment variable, converter)
+_SOURCES: dict[str, tuple[str, str]] = {
+    "api_key": ("HUNTER_API_KEY", "str"),
+    "hunter_url": ("NOVAHUNT_HUNTER_URL", "str"),
+    "page_size": ("HUNTER_PAGE_SIZE", "int"),
+    "max_collect": ("HUNTER_MAX_COLLECT", "int"),
+    "freshness": ("NOVAHUNT_FRESHNESS", "duration"),
+    "max_attempts": ("NOVAHUNT_MAX_ATTEMPTS", "int"),
+    "lease": ("NOVAHUNT_LEASE", "duration"),
+    "http_timeout": ("NOVAHUNT_HTTP_TIMEOUT", "duration"),
+    "backoff_base": ("NOVAHUNT_BACKOFF_BASE", "duration"),
+    "backoff_max": ("NOVAHUNT_BACKOFF_MAX", "duration"),
+    "step_retries": ("NOVAHUNT_STEP_RETRIES", "int"),
+    "throttle_patience": ("NOVAHUNT_THROTTLE_PATIENCE", "duration"),
+    "job_backoff": ("NOVAHUNT_JOB_BACKOFF", "duration"),
+}
+# config.toml may also spell the Hunter settings the way the environment does
+_TOML_ALIASES = {
+    "hunter_api_key": "api_key",
+    "hunter_page_size": "page_size",
+    "hunter_max_collect": "max_collect",
+}
+
+
+def _convert(name: str, kind: str, value: Any, origin: str) -> Any:
+    try:
+        if kind == "int":
+            number = int(value)
+            if number < 1:
+                raise ValueError
+            return number
+        if kind == "duration":
+            if isinstance(value, int | float):
+                return float(value)
+            return parse_duration(str(value)).total_seconds()
+        return str(value).strip()
+    except (ValueError, BadInput):
+        raise ConfigError(f"{origin}: {name} has a bad value {str(value)[:40]!r}") from None
+
+
+def read_toml() -> dict[str, Any]:
+    path = paths.config_file()
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):  # [hunter] url = ... reads as hunter_url
+            for sub, subvalue in value.items():
+                flat[f"{key}_{sub}"] = subvalue
+        else:
+            flat[key] = value
+    return {_TOML_ALIASES.get(k, k): v for k, v in flat.items()}
+
+
+def load() -> Settings:
+    toml = read_toml()
+    values: dict[str, Any] = {}
+    for name, (env, kind) in _SOURCES.items():
+        if os.environ.get(env, "").strip():
+            values[name] = _convert(name, kind, os.environ[env], env)
+        elif name in toml:
+            values[name] = _convert(name, kind, toml[name], str(paths.config_file()))
+    settings = Settings(**values)
+    if settings.page_size > 100:
+        raise ConfigError("HUNTER_PAGE_SIZE must be between 1 and 100 (Hunter's maximum)")
+    if not settings.hunter_url.startswith(("http://", "https://")):
+        raise ConfigError("NOVAHUNT_HUNTER_URL must start with http:// or https://")
+    return settings

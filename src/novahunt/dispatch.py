@@ -1,0 +1,41 @@
+"""Putting jobs on the queue: the row first, then the message.
+
+A job row is committed before its message is sent; if the process dies in between,
+the worker's sweeper finds the queued row without a message and sends one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from novahunt import jobs, queue, store, tasks
+from novahunt.db import Database
+from novahunt.jobs import Job, NewJob, Status
+from novahunt.providers.hunter import PROVIDER
+
+
+def send(db: Database, to_send: Sequence[Job]) -> None:
+    queued = [j for j in to_send if j.status is Status.QUEUED]
+    if not queued:
+        return
+    huey = queue.open_queue()
+    for job in queued:
+        tasks.send(huey, job.id, job.priority)
+    jobs.mark_enqueued(db, [j.id for j in queued])
+
+
+def submit(db: Database, specs: Sequence[NewJob]) -> list[tuple[Job, bool]]:
+    """Create jobs (all or none) and enqueue the new ones; a job already live for the
+    same work comes back with `False` instead of a duplicate."""
+    created = jobs.create(db, specs)
+    send(db, [job for job, new in created if new])
+    return created
+
+
+def retry(db: Database, ids: Sequence[int]) -> list[Job]:
+    """Revive failed or canceled jobs. A user retrying means "I fixed it", so a quota
+    pause on the provider is lifted too."""
+    revived = jobs.revive(db, ids)
+    store.resume_provider(db, PROVIDER)
+    send(db, revived)
+    return revived

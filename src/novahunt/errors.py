@@ -1,0 +1,94 @@
+"""The error tree: every failure a user can see is a NovahuntError with an exit code.
+
+    NovahuntError                 exit 1
+    ├── BadInput                  exit 2   a flag, a domain, a file line
+    ├── ConfigError               exit 3   missing key, bad config.toml
+    ├── JobNotFound               exit 2   `jobs show ID` for an unknown ID
+    └── ProviderError                      anything a provider answered or failed to answer
+        ├── RetryableError                 worth asking again later
+        │   ├── RateLimited                429/403 throttling; carries Retry-After
+        │   └── TransientError             5xx, timeouts, connection errors, broken JSON
+        └── PermanentError                 asking again gives the same answer
+            ├── AuthError          exit 3  401: the key is missing or refused
+            ├── QuotaExhausted             402, billing-period 429, restricted account
+            ├── PaginationLimit            400 pagination_error: the plan stops here
+            └── DataClaimed                451: the person asked not to be processed
+
+The CLI turns any NovahuntError into one line on stderr and its exit code, in one place.
+Provider errors never carry the API key: the client scrubs it before raising.
+"""
+
+from __future__ import annotations
+
+
+class NovahuntError(Exception):
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadInput(NovahuntError):
+    exit_code = 2
+
+
+class ConfigError(NovahuntError):
+    exit_code = 3
+
+
+class JobNotFound(NovahuntError):
+    exit_code = 2
+
+
+class ProviderError(NovahuntError):
+    """A provider call failed; `status` is the HTTP status (0 when none arrived)."""
+
+    def __init__(self, message: str, *, status: int = 0, error_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+
+
+class RetryableError(ProviderError):
+    retry_after: float | None = None
+
+
+class RateLimited(RetryableError):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        error_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, error_id=error_id)
+        self.retry_after = retry_after
+
+
+class TransientError(RetryableError):
+    pass
+
+
+class PermanentError(ProviderError):
+    pass
+
+
+class AuthError(PermanentError):
+    exit_code = 3
+
+
+class QuotaExhausted(PermanentError):
+    pass
+
+
+class PaginationLimit(PermanentError):
+    pass
+
+
+class DataClaimed(PermanentError):
+    pass

@@ -1,0 +1,453 @@
+"""The job record: create, claim, heartbeat, checkpoint, finish, list.
+
+A job row in state.db is the truth about a job; the huey message only says "look at
+job N". Every transition is a conditional UPDATE, so two workers holding duplicate
+messages cannot both run a job, and a worker whose lease was taken over cannot write
+results for it any more (`LostOwnership`): its step rolls back.
+
+    queued ──claim──> running ──> completed
+      ^  scheduled ──due──┘  │──> retrying ──due──> queued ...   (errors < max_attempts)
+      │                      │──> failed      (permanent error, or the last attempt)
+      └── hand back / sweep ─┘──> canceled    (cancel between steps)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from datetime import UTC, datetime
+from typing import Any
+
+from novahunt.db import Database, Row
+from novahunt.errors import BadInput, JobNotFound
+from novahunt.timeparse import to_iso
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+LIVE = (Status.QUEUED, Status.SCHEDULED, Status.RUNNING, Status.RETRYING)
+FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELED)
+_LIVE_SQL = "('queued', 'scheduled', 'running', 'retrying')"
+
+
+class LostOwnership(Exception):
+    """This worker no longer owns the job (its lease expired and another took over)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    type: str
+    status: Status
+    priority: int
+    params: dict[str, Any]
+    tags: list[str]
+    attempts: int
+    errors: int
+    max_attempts: int
+    checkpoint: dict[str, Any] | None
+    progress_current: int
+    progress_total: int | None
+    progress_stage: str | None
+    progress_message: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    cancel_requested: bool
+    worker_id: str | None
+    created_at: float
+    run_at: float
+    started_at: float | None
+    finished_at: float | None
+    updated_at: float
+    heartbeat_at: float | None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL
+
+
+@dataclass(frozen=True)
+class NewJob:
+    type: str
+    params: dict[str, Any]
+    priority: int = 3
+    tags: Sequence[str] = ()
+    run_at: float | None = None
+    dedupe_key: str | None = None
+    max_attempts: int = 3
+    # set to complete the job at creation (a fresh result served from state.db)
+    result: dict[str, Any] | None = None
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _job(row: Row, tags: list[str], events: list[Event] | None = None) -> Job:
+    return Job(
+        id=row["id"], type=row["type"], status=Status(row["status"]),
+        priority=row["priority"], params=json.loads(row["params"]), tags=tags,
+        attempts=row["attempts"], errors=row["errors"], max_attempts=row["max_attempts"],
+        checkpoint=_loads(row["checkpoint"]), progress_current=row["progress_current"],
+        progress_total=row["progress_total"], progress_stage=row["progress_stage"],
+        progress_message=row["progress_message"], result=_loads(row["result"]),
+        error=row["error"], cancel_requested=bool(row["cancel_requested"]),
+        worker_id=row["worker_id"], created_at=row["created_at"], run_at=row["run_at"],
+        started_at=row["started_at"], finished_at=row["finished_at"],
+        updated_at=row["updated_at"], heartbeat_at=row["heartbeat_at"],
+        events=events or [],
+    )
+
+
+def _tags_of(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+            f"SELECT job_id, tag FROM job_tags WHERE job_id IN ({marks}) ORDER BY tag", chunk
+        ):
+            found[row["job_id"]].append(row["tag"])
+    return found
+
+
+def _jobs(db: Database, rows: list[Row]) -> list[Job]:
+    tags = _tags_of(db, [r["id"] for r in rows])
+    return [_job(r, tags[r["id"]]) for r in rows]
+
+
+def add_event(db: Database, job_id: int, kind: str, message: str,
+              now: float | None = None) -> None:
+    db.execute(
+        "INSERT INTO job_events (job_id, at, kind, message) VALUES (?, ?, ?, ?)",
+        (job_id, time.time() if now is None else now, kind, message),
+    )
+
+
+def get(db: Database, job_id: int, *, events: bool = False) -> Job:
+    row = db.one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    if row is None:
+        raise JobNotFound(f"no job with id {job_id}")
+    timeline = None
+    if events:
+        timeline = [
+            Event(r["at"], r["kind"], r["message"])
+            for r in db.query(
+                "SELECT at, kind, message FROM job_events WHERE job_id = ? ORDER BY id",
+                (job_id,),
+            )
+        ]
+    return _job(row, _tags_of(db, [job_id])[job_id], timeline)
+
+
+def get_many(db: Database, ids: Sequence[int]) -> list[Job]:
+    rows: list[Row] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows += db.query(f"SELECT * FROM jobs WHERE id IN ({marks})", chunk)
+    by_id = {j.id: j for j in _jobs(db, rows)}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise JobNotFound(f"no job with id {missing[0]}")
+    return [by_id[i] for i in ids]
+
+
+def create(db: Database, specs: Iterable[NewJob],
+           now: float | None = None) -> list[tuple[Job, bool]]:
+    """Insert jobs in one transaction; a live job with the same dedupe key is returned
+    instead of a new one, with `False` as its second element."""
+    now = time.time() if now is None else now
+    out: list[tuple[int, bool]] = []
+    with db.atomic():
+        for spec in specs:
+            run_at = now if spec.run_at is None else spec.run_at
+            if spec.result is not None:
+                status = Status.COMPLETED
+            else:
+                status = Status.SCHEDULED if run_at > now else Status.QUEUED
+            done = now if status is Status.COMPLETED else None
+            row = db.one(
+                "INSERT INTO jobs (type, status, priority, params, dedupe_key, max_attempts,"
+                " result, created_at, run_at, started_at, finished_at, updated_at,"
+                " progress_current, progress_total, progress_stage)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" ON CONFLICT (dedupe_key) WHERE status IN {_LIVE_SQL} DO NOTHING"
+                " RETURNING id",
+                (spec.type, status, spec.priority, _dumps(spec.params), spec.dedupe_key,
+                 spec.max_attempts, _dumps(spec.result), now, run_at, done, done, now,
+                 0, None, "done" if done else None),
+            )
+            if row is None:
+                existing = db.scalar(
+                    f"SELECT id FROM jobs WHERE dedupe_key = ? AND status IN {_LIVE_SQL}",
+                    (spec.dedupe_key,),
+                )
+                out.append((int(existing), False))
+                continue
+            job_id = int(row["id"])
+            for tag in dict.fromkeys(spec.tags):
+                db.execute("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", (job_id, tag))
+            if status is Status.COMPLETED:
+                add_event(db, job_id, "completed", "served from state.db: no API call", now)
+            else:
+                add_event(db, job_id, str(status), "created", now)
+            out.append((job_id, True))
+    jobs = {j.id: j for j in get_many(db, [i for i, _ in out])}
+    return [(jobs[i], created) for i, created in out]
+
+
+def mark_enqueued(db: Database, ids: Sequence[int], now: float | None = None) -> None:
+    now = time.time() if now is None else now
+    with db.atomic():
+        for job_id in ids:
+            db.execute("UPDATE jobs SET enqueued_at = ? WHERE id = ?", (now, job_id))
+
+
+def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None:
+    """Take a queued job for this worker; None if it is not queued (any more)."""
+    now = time.time()
+    with db.atomic():
+        row = db.one(
+            "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1,"
+            " lease_until = ?, heartbeat_at = ?, started_at = COALESCE(started_at, ?),"
+            " updated_at = ? WHERE id = ? AND status = 'queued' RETURNING *",
+            (worker_id, now + lease, now, now, now, job_id),
+        )
+        if row is None:
+            return None
+        add_event(db, job_id, "running", f"claimed by worker {worker_id}", now)
+    return _job(row, _tags_of(db, [job_id])[job_id])
+
+
+def save_step(
+    db: Database, job: Job, worker_id: str, lease: float, *,
+    checkpoint: dict[str, Any] | None = None,
+    progress: tuple[int, int | None, str, str | None] | None = None,
+) -> bool:
+    """Move the checkpoint and/or progress of a job this worker owns; call inside the
+    step's transaction. Returns whether a cancel was requested. Raises LostOwnership."""
+    now = time.time()
+    sets = ["heartbeat_at = ?", "lease_until = ?", "updated_at = ?"]
+    params: list[Any] = [now, now + lease, now]
+    if checkpoint is not None:
+        sets.append("checkpoint = ?")
+        params.append(_dumps(checkpoint))
+    if progress is not None:
+        sets += ["progress_current = ?", "progress_total = ?", "progress_stage = ?",
+                 "progress_message = ?"]
+        params += list(progress)
+    row = db.one(
+        f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND worker_id = ?"
+        " AND status = 'running' RETURNING cancel_requested",
+        (*params, job.id, worker_id),
+    )
+    if row is None:
+        raise LostOwnership(f"job {job.id} is no longer owned by worker {worker_id}")
+    return bool(row["cancel_requested"])
+
+
+def finish(
+    db: Database, job_id: int, worker_id: str, status: Status, *,
+    result: dict[str, Any] | None = None, error: str | None = None,
+    run_at: float | None = None, count_error: bool = False, message: str = "",
+) -> bool:
+    """End a run of a job this worker owns: a final status, `retrying` (with run_at),
+    or `queued` (handed back). False if the worker lost the job meanwhile."""
+    now = time.time()
+    final = status in FINAL
+    with db.atomic():
+        row = db.one(
+            "UPDATE jobs SET status = ?, worker_id = NULL, lease_until = NULL,"
+            " result = COALESCE(?, result), error = ?, errors = errors + ?,"
+            " run_at = COALESCE(?, run_at), finished_at = ?, updated_at = ?,"
+            " progress_stage = CASE WHEN ? THEN ? ELSE progress_stage END"
+            " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING id",
+            (status, _dumps(result), error, int(count_error), run_at,
+             now if final else None, now, final, str(status), job_id, worker_id),
+        )
+        if row is None:
+            return False
+        add_event(db, job_id, str(status), message or error or str(status), now)
+    return True
+
+
+def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:
+    """Cancel jobs: waiting ones at once, running ones between two steps."""
+    out: list[tuple[int, str]] = []
+    now = time.time()
+    with db.atomic():
+        for job_id in ids:
+            row = db.one("SELECT status FROM jobs WHERE id = ?", (job_id,))
+            if row is None:
+                raise JobNotFound(f"no job with id {job_id}")
+            status = row["status"]
+            if status in (Status.QUEUED, Status.SCHEDULED, Status.RETRYING):
+                db.execute(
+                    "UPDATE jobs SET status = 'canceled', finished_at = ?, updated_at = ?,"
+                    " progress_stage = 'canceled' WHERE id = ?", (now, now, job_id))
+                add_event(db, job_id, "canceled", "canceled before it ran", now)
+                out.append((job_id, "canceled"))
+            elif status == Status.RUNNING:
+                db.execute("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
+                           (now, job_id))
+                add_event(db, job_id, "cancel", "cancel requested: stops after this step", now)
+                out.append((job_id, "canceling"))
+            else:
+                out.append((job_id, f"already {status}"))
+    jobs = {j.id: j for j in get_many(db, [i for i, _ in out])}
+    return [(jobs[i], outcome) for i, outcome in out]
+
+
+def revive(db: Database, ids: Sequence[int]) -> list[Job]:
+    """`jobs retry`: a failed or canceled job goes back to the queue, keeping its
+    checkpoint so nothing already paid for is fetched again."""
+    now = time.time()
+    with db.atomic():
+        for job_id in ids:
+            row = db.one("SELECT status, dedupe_key FROM jobs WHERE id = ?", (job_id,))
+            if row is None:
+                raise JobNotFound(f"no job with id {job_id}")
+            if row["status"] not in (Status.FAILED, Status.CANCELED):
+                raise BadInput(f"job {job_id} is {row['status']}: only failed or canceled "
+                               "jobs can be retried")
+            other = db.scalar(
+                f"SELECT id FROM jobs WHERE dedupe_key = ? AND status IN {_LIVE_SQL}",
+                (row["dedupe_key"],),
+            ) if row["dedupe_key"] else None
+            if other is not None:
+                raise BadInput(f"job {job_id} cannot be retried: job {other} is already "
+                               "working on the same thing")
+            db.execute(
+                "UPDATE jobs SET status = 'queued', errors = 0, error = NULL,"
+                " cancel_requested = 0, finished_at = NULL, run_at = ?, updated_at = ?,"
+                " progress_stage = 'queued' WHERE id = ?", (now, now, job_id))
+            add_event(db, job_id, "queued", "retried by the user", now)
+    return get_many(db, ids)
+
+
+def promote_due(db: Database, now: float | None = None) -> list[Job]:
+    """Scheduled and retrying jobs whose time has come become queued."""
+    now = time.time() if now is None else now
+    with db.atomic():
+        rows = db.query(
+            "UPDATE jobs SET status = 'queued', updated_at = ? WHERE status IN"
+            " ('scheduled', 'retrying') AND run_at <= ? RETURNING *", (now, now))
+        for row in rows:
+            add_event(db, row["id"], "queued", "due", now)
+    return _jobs(db, rows)
+
+
+def release_running(db: Database, where: str, params: Sequence[Any],
+                    reason: str) -> list[Job]:
+    """Hand running jobs matching `where` back to the queue (canceled if asked to)."""
+    now = time.time()
+    with db.atomic():
+        rows = db.query(
+            "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled'"
+            " ELSE 'queued' END, worker_id = NULL, lease_until = NULL, updated_at = ?,"
+            " finished_at = CASE WHEN cancel_requested = 1 THEN ? ELSE NULL END"
+            f" WHERE status = 'running' AND ({where}) RETURNING *", (now, now, *params))
+        for row in rows:
+            add_event(db, row["id"], row["status"], reason, now)
+    return _jobs(db, rows)
+
+
+def heartbeat(db: Database, worker_id: str, lease: float) -> None:
+    now = time.time()
+    with db.atomic():
+        db.execute(
+            "UPDATE jobs SET heartbeat_at = ?, lease_until = ? WHERE worker_id = ?"
+            " AND status = 'running'", (now, now + lease, worker_id))
+
+
+def unsent(db: Database, older_than: float) -> list[Job]:
+    """Queued jobs whose last message went out before `older_than` (or never)."""
+    rows = db.query(
+        "SELECT * FROM jobs WHERE status = 'queued' AND"
+        " (enqueued_at IS NULL OR enqueued_at < ?) ORDER BY priority, id", (older_than,))
+    return _jobs(db, rows)
+
+
+def count_pending(db: Database, now: float | None = None) -> int:
+    """Jobs a burst worker still has to wait for: queued, running, or due."""
+    now = time.time() if now is None else now
+    return int(db.scalar(
+        "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') OR"
+        " (status IN ('scheduled', 'retrying') AND run_at <= ?)", (now,)))
+
+
+def listing(db: Database, *, status: str | None = None, type: str | None = None,
+            tag: str | None = None, limit: int = 50) -> list[Job]:
+    where, params = [], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if type:
+        where.append("type = ?")
+        params.append(type)
+    if tag:
+        where.append("id IN (SELECT job_id FROM job_tags WHERE tag = ?)")
+        params.append(tag)
+    sql = "SELECT * FROM jobs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id DESC LIMIT ?"
+    return _jobs(db, db.query(sql, (*params, limit)))
+
+
+def cleanup(db: Database, older_than: float) -> int:
+    """Delete finished jobs (and their events and tags) that ended before the cutoff."""
+    with db.atomic():
+        cur = db.execute(
+            "DELETE FROM jobs WHERE status IN ('completed', 'failed', 'canceled')"
+            " AND finished_at < ?", (older_than,))
+    return cur.rowcount
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else to_iso(datetime.fromtimestamp(ts, UTC))
+
+
+def to_dict(job: Job, *, events: bool = True) -> dict[str, Any]:
+
+    out: dict[str, Any] = {
+        "id": job.id, "type": job.type, "status": str(job.status),
+        "priority": job.priority, "params": job.params, "tags": job.tags,
+        "attempts": job.attempts, "errors": job.errors, "max_attempts": job.max_attempts,
+        "progress": {"current": job.progress_current, "total": job.progress_total,
+                     "stage": job.progress_stage, "message": job.progress_message},
+        "checkpoint": job.checkpoint, "result": job.result, "error": job.error,
+        "cancel_requested": job.cancel_requested, "worker_id": job.worker_id,
+        "created_at": iso(job.created_at), "run_at": iso(job.run_at),
+        "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
+        "updated_at": iso(job.updated_at),
+    }
+    if events:
+        out["events"] = [{"at": iso(e.at), "kind": e.kind, "message": e.message}
+                         for e in job.events]
+    return out
+

@@ -1,0 +1,230 @@
+"""Schema migrations: an append-only list of small functions, applied in order at open.
+
+Each migration runs in its own `BEGIN IMMEDIATE` transaction together with its
+bookkeeping row, so two processes opening a fresh home at once apply it exactly once,
+and a crash leaves either the whole step or none of it. Never edit a migration that
+has shipped: add the next one. Times are stored as Unix epoch seconds (REAL), which
+sort, compare and port to PostgreSQL (double precision) without time-zone surprises.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def m001_create_jobs(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 3,
+            params TEXT NOT NULL,
+            -- one live job per key: "collect:stripe.com" is not queued twice
+            dedupe_key TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,     -- runs started (claims)
+            errors INTEGER NOT NULL DEFAULT 0,       -- runs that ended in an error
+            max_attempts INTEGER NOT NULL DEFAULT 3,
+            checkpoint TEXT,
+            progress_current INTEGER NOT NULL DEFAULT 0,
+            progress_total INTEGER,
+            progress_stage TEXT,
+            progress_message TEXT,
+            result TEXT,
+            error TEXT,
+            -- a running job is canceled by its own worker between steps
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            worker_id TEXT,
+            lease_until REAL,
+            heartbeat_at REAL,
+            created_at REAL NOT NULL,
+            run_at REAL NOT NULL,
+            enqueued_at REAL,
+            started_at REAL,
+            finished_at REAL,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        "CREATE UNIQUE INDEX jobs_live_dedupe ON jobs (dedupe_key) "
+        "WHERE status IN ('queued', 'scheduled', 'running', 'retrying')"
+    )
+    conn.execute("CREATE INDEX jobs_status_run_at ON jobs (status, run_at)")
+    conn.execute("CREATE INDEX jobs_type_created ON jobs (type, created_at)")
+    conn.execute("CREATE INDEX jobs_worker ON jobs (worker_id) WHERE status = 'running'")
+    conn.execute(
+        "CREATE TABLE job_tags (job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        " tag TEXT NOT NULL, PRIMARY KEY (job_id, tag))"
+    )
+    conn.execute("CREATE INDEX job_tags_tag ON job_tags (tag)")
+    conn.execute(
+        """
+        CREATE TABLE job_events (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX job_events_job ON job_events (job_id, id)")
+
+
+def m002_create_contacts(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            domain TEXT NOT NULL,
+            email TEXT NOT NULL,
+            first_name TEXT,
+            last_name TEXT,
+            position TEXT,
+            department TEXT,
+            seniority TEXT,
+            type TEXT,
+            confidence INTEGER,
+            linkedin TEXT,
+            twitter TEXT,
+            phone_number TEXT,
+            sources TEXT,
+            -- Hunter's own verification of the address, as Domain Search reports it
+            verification_status TEXT,
+            verification_date TEXT,
+            source TEXT NOT NULL,
+            job_id INTEGER,
+            first_seen_at REAL NOT NULL,
+            last_seen_at REAL NOT NULL,
+            UNIQUE (domain, email)
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE domains (
+            domain TEXT PRIMARY KEY,
+            organization TEXT,
+            pattern TEXT,
+            accept_all INTEGER,
+            webmail INTEGER,
+            disposable INTEGER,
+            total_available INTEGER,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    # One row per finished collection: what makes a repeat within the freshness window free.
+    conn.execute(
+        """
+        CREATE TABLE collections (
+            id INTEGER PRIMARY KEY,
+            domain TEXT NOT NULL,
+            filters TEXT NOT NULL,
+            max_results INTEGER NOT NULL,
+            emails INTEGER NOT NULL,
+            total_available INTEGER NOT NULL,
+            complete INTEGER NOT NULL,
+            job_id INTEGER,
+            finished_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX collections_lookup ON collections (domain, filters, finished_at)")
+
+
+def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE api_calls (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            status INTEGER NOT NULL,          -- 0 when no HTTP answer arrived
+            error_id TEXT,
+            job_id INTEGER,
+            duration_ms REAL,
+            detail TEXT                        -- what was asked (never the key)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX api_calls_at ON api_calls (at)")
+    conn.execute("CREATE INDEX api_calls_job ON api_calls (job_id)")
+    conn.execute(
+        """
+        CREATE TABLE workers (
+            id TEXT PRIMARY KEY,
+            hostname TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            -- the process start time, so a recycled pid is not mistaken for a live worker
+            pid_started TEXT,
+            concurrency INTEGER NOT NULL,
+            started_at REAL NOT NULL,
+            heartbeat_at REAL NOT NULL,
+            stopped_at REAL
+        )
+        """
+    )
+    # Quota exhausted for a provider: no job calls it until the pause is lifted.
+    conn.execute(
+        """
+        CREATE TABLE provider_pauses (
+            provider TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            job_id INTEGER,
+            since REAL NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_create_jobs,
+    m002_create_contacts,
+    m003_create_ledger_and_workers,
+]
+
+
+def applied(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration; return the names applied now."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL)"
+    )
+    done = applied(conn)
+    ran: list[str] = []
+    for migration in MIGRATIONS:
+        name = migration.__name__
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the lock.
+            if conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
+            ).fetchone() is None:
+                migration(conn)
+                conn.execute(
+                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, time.time()),
+                )
+                ran.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return ran
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return len(applied(conn))

@@ -1,0 +1,54 @@
+"""One home folder for all state: `$NOVAHUNT_HOME`, else platformdirs' user data dir.
+
+Everything novahunt writes hangs off `home()`, resolved on each call so that tests (and
+`novahunt demo`) can redirect all of it with one environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "novahunt"
+
+
+def home() -> Path:
+    override = os.environ.get("NOVAHUNT_HOME")
+    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir(APP))
+
+
+def ensure_home() -> Path:
+    """Create the home folder, readable by its owner only."""
+    path = home()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def state_db() -> Path:
+    return home() / "state.db"
+
+
+def queue_db() -> Path:
+    return home() / "queue.db"
+
+
+def config_file() -> Path:
+    override = os.environ.get("NOVAHUNT_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty with mode 0600 if missing, and tighten it if it exists.
+
+    SQLite creates its -wal and -shm files with the database file's permissions, so a
+    0600 database keeps its companions private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path

@@ -1,0 +1,112 @@
+"""Following jobs: poll state.db and draw one rich progress bar per job.
+
+On a terminal the bars redraw in place; on a pipe (a CI log, `| tee`) each job prints a
+plain line when its stage changes and every few seconds while it moves, so logs stay
+readable. Following never changes a job: Ctrl-C just stops watching.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from novahunt import jobs
+from novahunt.db import Database
+from novahunt.jobs import Job, Status
+
+POLL = 0.25
+PLAIN_EVERY = 5.0
+
+_STYLE = {
+    Status.COMPLETED: "green", Status.FAILED: "red", Status.CANCELED: "yellow",
+    Status.RETRYING: "yellow", Status.RUNNING: "cyan",
+}
+
+
+def label(job: Job) -> str:
+    target = job.params.get("domain") or job.params.get("target") or ""
+    return f"#{job.id} {job.type} {target}".strip()
+
+
+def describe(job: Job) -> str:
+    stage = job.progress_stage or str(job.status)
+    if job.status is Status.FAILED:
+        return f"failed: {job.error}"
+    if job.status is Status.COMPLETED and job.result:
+        n = job.result.get("emails_collected")
+        cached = " (from state.db)" if job.result.get("cached") else ""
+        return f"completed: {n} emails{cached}" if n is not None else "completed"
+    if job.status in (Status.RUNNING,) and job.progress_message and stage != "collecting":
+        return f"{stage}: {job.progress_message}"[:70]
+    if job.status is not Status.RUNNING:
+        return str(job.status)
+    return stage
+
+
+def follow(db: Database, ids: Sequence[int], console: Console,
+           tick: Callable[[], None] | None = None) -> list[Job]:
+    """Watch jobs until all are finished; returns them as they ended."""
+    if console.is_terminal:
+        return _follow_bars(db, ids, console, tick)
+    return _follow_plain(db, ids, console, tick)
+
+
+def _follow_bars(db: Database, ids: Sequence[int], console: Console,
+                 tick: Callable[[], None] | None) -> list[Job]:
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"), TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bars:
+        tasks: dict[int, TaskID] = {}
+        while True:
+            current = jobs.get_many(db, ids)
+            for job in current:
+                style = _STYLE.get(job.status, "")
+                state = f"[{style}]{describe(job)}[/]" if style else describe(job)
+                total = job.progress_total
+                done = job.progress_current
+                if job.status is Status.COMPLETED and total is None:
+                    total = done = 1
+                if job.id not in tasks:
+                    tasks[job.id] = bars.add_task(label(job), total=total, state=state)
+                bars.update(tasks[job.id], completed=done, total=total, state=state)
+            if all(j.finished for j in current):
+                return current
+            if tick:
+                tick()
+            time.sleep(POLL)
+
+
+def _follow_plain(db: Database, ids: Sequence[int], console: Console,
+                  tick: Callable[[], None] | None) -> list[Job]:
+    seen: dict[int, tuple[str, float]] = {}
+    while True:
+        current = jobs.get_many(db, ids)
+        now = time.monotonic()
+        for job in current:
+            text = describe(job)
+            last = seen.get(job.id)
+            moved = last is not None and job.status is Status.RUNNING and (
+                now - last[1] >= PLAIN_EVERY)
+            if last is None or last[0] != text or moved:
+                total = job.progress_total
+                count = f" {job.progress_current}/{total}" if total else ""
+                console.print(f"{label(job)}: {text}{count}", highlight=False,
+                              soft_wrap=True)
+                seen[job.id] = (text, now)
+        if all(j.finished for j in current):
+            return current
+        if tick:
+            tick()
+        time.sleep(POLL)

@@ -1,0 +1,289 @@
+"""Hunter.io v2 client: one request per call, every answer classified, the key kept secret.
+
+This module is the one place where HTTP statuses, Hunter's `errors[0].id` and httpx's
+exceptions become novahunt errors (see errors.py for the tree). It does not retry or
+sleep: the runner decides how long to wait, so waiting can heed cancel and shutdown.
+Every request, answered or not, is reported to `on_call` for the API-call ledger.
+
+The key travels only in the `X-API-KEY` header. httpx exceptions can carry the URL and
+headers in their text, so everything raised from here passes through `_scrub`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from novahunt import __version__
+from novahunt.errors import (
+    AuthError,
+    DataClaimed,
+    PaginationLimit,
+    PermanentError,
+    ProviderError,
+    QuotaExhausted,
+    RateLimited,
+    TransientError,
+)
+
+PROVIDER = "hunter"
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    position: str | None = None
+    department: str | None = None
+    seniority: str | None = None
+    type: str | None = None
+    confidence: int | None = None
+    linkedin: str | None = None
+    twitter: str | None = None
+    phone_number: str | None = None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    verification_status: str | None = None
+    verification_date: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainFacts:
+    domain: str
+    organization: str | None
+    pattern: str | None
+    accept_all: bool | None
+    webmail: bool | None
+    disposable: bool | None
+
+
+@dataclass(frozen=True)
+class DomainSearchPage:
+    facts: DomainFacts
+    contacts: list[Contact]
+    total: int      # meta.results: how many emails Hunter has for the query
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    provider: str
+    endpoint: str
+    status: int            # 0 when no HTTP answer arrived
+    duration_ms: float
+    error_id: str | None
+    detail: str
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _first_error(body: Any) -> tuple[str | None, str]:
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            first = errors[0]
+            return first.get("id"), str(first.get("details") or "")
+    return None, ""
+
+
+def classify(status: int, body_text: str, retry_after: str | None) -> ProviderError:
+    """Map a non-success answer to the error a job should act on."""
+    try:
+        body = json.loads(body_text) if body_text else None
+    except ValueError:
+        body = None
+    error_id, details = _first_error(body)
+    lowered = details.lower()
+    said = f": {details}" if details else ""
+    kw: dict[str, Any] = {"status": status, "error_id": error_id}
+    wait = parse_retry_after(retry_after)
+
+    if status == 402 or error_id == "restricted_account" or (
+        status == 429 and ("billing period" in lowered or "quota" in lowered)
+    ):
+        return QuotaExhausted(f"Hunter quota exhausted ({status} {error_id}){said}", **kw)
+    if status == 429 or (status == 403 and "rate limit" in lowered):
+        return RateLimited(f"Hunter is throttling requests ({status}){said}",
+                           retry_after=wait, **kw)
+    if status == 401:
+        return AuthError(f"Hunter refused the API key (401){said}", **kw)
+    if status == 400 and error_id == "pagination_error":
+        return PaginationLimit(f"Hunter stopped paging (pagination_error){said}", **kw)
+    if status == 451:
+        return DataClaimed(f"Hunter may not process this person's data (451){said}", **kw)
+    if status >= 500 or status in (408, 409, 425):
+        return TransientError(f"Hunter answered {status}{said or ' (server error)'}", **kw)
+    return PermanentError(f"Hunter answered {status} {error_id or ''}".rstrip() + said, **kw)
+
+
+class HunterClient:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        on_call: Callable[[CallRecord], None] | None = None,
+    ) -> None:
+        self._key = api_key
+        self._on_call = on_call
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/",
+            headers={"X-API-KEY": api_key, "User-Agent": f"novahunt/{__version__}"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HunterClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "[redacted]") if self._key else text
+
+    def _record(self, endpoint: str, status: int, started: float,
+                error_id: str | None, detail: str) -> None:
+        if self._on_call is not None:
+            elapsed = (time.monotonic() - started) * 1000
+            self._on_call(CallRecord(PROVIDER, endpoint, status, elapsed, error_id, detail))
+
+    def get(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One GET; the decoded JSON body on success, else a classified ProviderError."""
+        clean = {k: v for k, v in params.items() if v is not None}
+        detail = " ".join(f"{k}={v}" for k, v in clean.items())
+        started = time.monotonic()
+        try:
+            response = self._http.get(endpoint, params=clean)
+            body_text = response.text
+        except httpx.TimeoutException as exc:
+            self._record(endpoint, 0, started, "timeout", detail)
+            raise TransientError(self._scrub(f"Hunter did not answer in time ({exc})")) from None
+        except httpx.HTTPError as exc:
+            self._record(endpoint, 0, started, "connection", detail)
+            reason = self._scrub(str(exc) or type(exc).__name__)
+            raise TransientError(f"cannot reach Hunter: {reason}") from None
+        status = response.status_code
+        if status == 200:
+            try:
+                body = json.loads(body_text)
+                if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+                    raise ValueError("no data object")
+            except ValueError:
+                self._record(endpoint, status, started, "broken_json", detail)
+                raise TransientError(
+                    f"Hunter sent a broken answer ({len(body_text)} bytes of invalid JSON)",
+                    status=status,
+                ) from None
+            self._record(endpoint, status, started, None, detail)
+            return body
+        error = classify(status, body_text, response.headers.get("Retry-After"))
+        self._record(endpoint, status, started, error.error_id, detail)
+        error.message = self._scrub(error.message)
+        error.args = (error.message,)
+        raise error
+
+    def domain_search(
+        self,
+        domain: str,
+        *,
+        limit: int,
+        offset: int,
+        type: str | None = None,
+        seniority: str | None = None,
+        department: str | None = None,
+    ) -> DomainSearchPage:
+        body = self.get("domain-search", {
+            "domain": domain, "limit": limit, "offset": offset,
+            "type": type, "seniority": seniority, "department": department,
+        })
+        try:
+            return parse_domain_search(body, domain, offset=offset, limit=limit)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientError(f"Hunter sent an unexpected Domain Search answer: {exc}") from None
+
+    def account(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.get("account", {})["data"]
+        return data
+
+
+def _opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _opt_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def parse_contact(entry: dict[str, Any]) -> Contact | None:
+    email = normalise_email(str(entry.get("value") or ""))
+    if "@" not in email:
+        return None
+    verification = entry.get("verification") or {}
+    confidence = entry.get("confidence")
+    return Contact(
+        email=email,
+        first_name=_opt_str(entry.get("first_name")),
+        last_name=_opt_str(entry.get("last_name")),
+        position=_opt_str(entry.get("position")),
+        department=_opt_str(entry.get("department")),
+        seniority=_opt_str(entry.get("seniority")),
+        type=_opt_str(entry.get("type")),
+        confidence=int(confidence) if isinstance(confidence, int | float) else None,
+        linkedin=_opt_str(entry.get("linkedin")),
+        twitter=_opt_str(entry.get("twitter")),
+        phone_number=_opt_str(entry.get("phone_number")),
+        sources=list(entry.get("sources") or []),
+        verification_status=_opt_str(verification.get("status")),
+        verification_date=_opt_str(verification.get("date")),
+    )
+
+
+def parse_domain_search(
+    body: dict[str, Any], domain: str, *, offset: int, limit: int
+) -> DomainSearchPage:
+    data = body["data"]
+    meta = body.get("meta") or {}
+    facts = DomainFacts(
+        domain=domain,
+        organization=_opt_str(data.get("organization")),
+        pattern=_opt_str(data.get("pattern")),
+        accept_all=_opt_bool(data.get("accept_all")),
+        webmail=_opt_bool(data.get("webmail")),
+        disposable=_opt_bool(data.get("disposable")),
+    )
+    contacts = [c for e in data.get("emails") or [] if (c := parse_contact(e)) is not None]
+    total = int(meta.get("results", len(contacts)) or 0)
+    return DomainSearchPage(facts, contacts, total, offset, limit)

@@ -1,0 +1,90 @@
+"""Runners advance a job from its checkpoint; `execute` wraps one run of one job.
+
+`execute` is what a worker thread does with a message: claim the job row, run its
+runner, and write the outcome (completed, retrying with backoff, failed, canceled, or
+handed back to the queue on shutdown). It never raises for a job's own failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from novahunt import jobs
+from novahunt.config import Settings
+from novahunt.db import Database
+from novahunt.errors import PermanentError, RetryableError
+from novahunt.jobs import Job, LostOwnership, Status
+from novahunt.runners import collect
+from novahunt.runners.context import Canceled, HandBack, JobContext, backoff
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[JobContext], dict[str, Any]]
+RUNNERS: dict[str, Runner] = {collect.TYPE: collect.run}
+
+
+def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
+            stop: threading.Event) -> Job | None:
+    """Claim and run one job; returns the job as it ended, or None if not claimed."""
+    job = jobs.claim(db, job_id, worker_id, settings.lease)
+    if job is None:
+        return None
+    ctx = JobContext(db, settings, job, worker_id, stop)
+    try:
+        _run(ctx)
+    except LostOwnership:
+        log.warning("job %s was taken over by another worker; dropping this run", job_id)
+    finally:
+        ctx.close()
+    return jobs.get(db, job_id)
+
+
+def _run(ctx: JobContext) -> None:
+    db, job, worker = ctx.db, ctx.job, ctx.worker_id
+    runner = RUNNERS.get(job.type)
+    if runner is None:
+        jobs.finish(db, job.id, worker, Status.FAILED, error=f"unknown job type {job.type!r}")
+        return
+    try:
+        result = runner(ctx)
+    except Canceled:
+        jobs.finish(db, job.id, worker, Status.CANCELED, message="canceled by the user")
+    except HandBack:
+        jobs.finish(db, job.id, worker, Status.QUEUED,
+                    message="worker shutting down: handed back to the queue")
+    except PermanentError as exc:
+        jobs.finish(db, job.id, worker, Status.FAILED, error=str(exc), count_error=True)
+    except (RetryableError, Exception) as exc:
+        if isinstance(exc, LostOwnership):
+            raise
+        if not isinstance(exc, RetryableError):
+            log.exception("job %s crashed", job.id)
+        error = str(exc) or type(exc).__name__
+        if job.errors + 1 >= job.max_attempts:
+            jobs.finish(db, job.id, worker, Status.FAILED, count_error=True,
+                        error=f"{error} (gave up after {job.errors + 1} attempts)")
+        else:
+            delay = max(1.0, backoff(job.errors + 1, ctx.settings.job_backoff,
+                                     ctx.settings.job_backoff * 32))
+            jobs.finish(db, job.id, worker, Status.RETRYING, error=error, count_error=True,
+                        run_at=time.time() + delay,
+                        message=f"{error}; attempt {job.errors + 2} in {delay:.0f}s")
+    else:
+        jobs.finish(db, job.id, worker, Status.COMPLETED, result=result,
+                    message=_summary(result))
+
+
+def _summary(result: dict[str, Any]) -> str:
+    if "emails_collected" in result:
+        text = (f"{result['emails_collected']} emails, {result.get('pages_fetched', 0)} pages,"
+                f" {result.get('api_calls', 0)} API calls")
+        if result.get("cached"):
+            text += " (served from state.db)"
+        if result.get("stopped_reason"):
+            text += f"; stopped early: {result['stopped_reason']}"
+        return text
+    return "completed"

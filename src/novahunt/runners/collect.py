@@ -1,0 +1,153 @@
+"""Collect a domain's emails through Hunter's Domain Search, one page per step.
+
+Checkpoint: `{"offset", "pages", "total", "emails"}`. Each page's contacts, the domain
+facts and the next offset are committed in one transaction, so a killed worker resumes
+at the first page it did not commit: at most the page in flight is fetched (and billed)
+again, and no email is stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from novahunt import store
+from novahunt.config import Settings
+from novahunt.db import Database
+from novahunt.errors import PaginationLimit
+from novahunt.jobs import NewJob
+from novahunt.runners.context import JobContext
+
+TYPE = "collect"
+SOURCE = "hunter_domain_search"
+
+
+def filters_key(params: dict[str, Any]) -> str:
+    """The query filters as a stable string: collections are fresh per filter set."""
+    return json.dumps({k: params.get(k) for k in ("type", "seniority", "department")},
+                      sort_keys=True)
+
+
+def dedupe_key(params: dict[str, Any]) -> str:
+    return f"{TYPE}:{params['domain']}:{filters_key(params)}"
+
+
+def cached_result(db: Database, params: dict[str, Any], freshness: float) -> dict[str, Any] | None:
+    """A result served from state.db when a fresh enough collection covers the ask."""
+    if params.get("refresh"):
+        return None
+    found = store.fresh_collection(db, params["domain"], filters_key(params),
+                                   params["max_results"], time.time() - freshness)
+    if found is None:
+        return None
+    facts = store.domain_facts(db, params["domain"]) or {}
+    return {
+        "domain": params["domain"],
+        "organization": facts.get("organization"),
+        "pattern": facts.get("pattern"),
+        "emails_collected": found.emails,
+        "total_available": found.total_available,
+        "pages_fetched": 0,
+        "api_calls": 0,
+        "cached": True,
+        "cached_from_job": found.job_id,
+    }
+
+
+def plan(db: Database, settings: Settings, domains: list[str], *, priority: int = 3,
+         run_at: float | None = None, max_results: int, type: str | None = None,
+         seniority: str | None = None, department: str | None = None,
+         tags: list[str] | None = None, refresh: bool = False) -> list[NewJob]:
+    """One job per domain; a domain with a fresh collection in state.db gets a job that
+    is completed at once with zero API calls (unless refresh)."""
+    specs = []
+    for domain in domains:
+        params: dict[str, Any] = {
+            "domain": domain, "max_results": max_results, "type": type,
+            "seniority": seniority, "department": department, "refresh": refresh,
+        }
+        specs.append(NewJob(
+            type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
+            dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
+            result=cached_result(db, params, settings.freshness),
+        ))
+    return specs
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    params = ctx.job.params
+    domain: str = params["domain"]
+    max_results: int = params["max_results"]
+    page_size = ctx.settings.page_size
+    cp: dict[str, Any] = ctx.job.checkpoint or {
+        "offset": 0, "pages": 0, "total": None, "emails": 0}
+
+    if cp["pages"] == 0:
+        # queued behind another collection of the same domain: it may be fresh by now
+        cached = cached_result(ctx.db, params, ctx.settings.freshness)
+        if cached is not None:
+            ctx.event("cached", "a fresh collection is in state.db: no API call")
+            return cached
+
+    stopped: str | None = None
+    client = ctx.hunter()
+    ctx.set_progress(cp["offset"], _target(cp, max_results), "collecting", force=True)
+    while True:
+        offset = cp["offset"]
+        target = _target(cp, max_results)
+        if offset >= max_results or (target is not None and offset >= target):
+            break
+        limit = min(page_size, max_results - offset)
+        try:
+            page = ctx.call(lambda: client.domain_search(
+                domain, limit=limit, offset=offset, type=params.get("type"),
+                seniority=params.get("seniority"), department=params.get("department")))
+        except PaginationLimit as exc:
+            stopped = str(exc)
+            ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
+            break
+        with ctx.db.atomic():
+            store.save_contacts(ctx.db, domain, page.contacts, source=SOURCE,
+                                job_id=ctx.job.id)
+            store.save_domain_facts(ctx.db, page.facts, page.total)
+            cp = {
+                "offset": offset + limit,
+                "pages": cp["pages"] + 1,
+                "total": page.total,
+                "emails": cp["emails"] + len({c.email for c in page.contacts}),
+                "organization": page.facts.organization,
+                "pattern": page.facts.pattern,
+            }
+            target = _target(cp, max_results)
+            ctx.commit(cp, (min(cp["offset"], target or 0), target, "collecting",
+                            f"page {cp['pages']}: {cp['emails']} emails"))
+        if not page.contacts:
+            break
+        ctx.check()
+
+    target = _target(cp, max_results) or 0
+    complete = stopped is None and cp["offset"] >= (cp["total"] or 0)
+    result = {
+        "domain": domain,
+        "organization": cp.get("organization"),
+        "pattern": cp.get("pattern"),
+        "emails_collected": cp["emails"],
+        "total_available": cp["total"] or 0,
+        "pages_fetched": cp["pages"],
+        "api_calls": store.calls_of_job(ctx.db, ctx.job.id),
+        "complete": complete,
+    }
+    if stopped:
+        result["stopped_reason"] = stopped
+    with ctx.db.atomic():
+        store.record_collection(ctx.db, store.Collection(
+            # a plan limit covers only what it let through
+            domain, filters_key(params), cp["emails"] if stopped else max_results, cp["emails"], cp["total"] or 0,
+            complete, ctx.job.id, time.time()))
+        ctx.commit(cp, (cp["emails"] if stopped else target, target, "done", None))
+    return result
+
+
+def _target(cp: dict[str, Any], max_results: int) -> int | None:
+    return None if cp["total"] is None else min(cp["total"], max_results)

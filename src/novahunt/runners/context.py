@@ -1,0 +1,157 @@
+"""What a runner gets to do its work: the job, its provider clients, and the rules of a
+step (commit results with the checkpoint, stop for cancel or shutdown between steps,
+wait out throttling without blocking either).
+
+A runner is a plain function `run(ctx) -> result`; it never sees huey. Raising
+`Canceled` or `HandBack` ends the run early; everything committed so far stays.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from novahunt import jobs, store
+from novahunt.config import Settings
+from novahunt.db import Database
+from novahunt.errors import QuotaExhausted, RateLimited, TransientError
+from novahunt.jobs import Job
+from novahunt.providers.hunter import PROVIDER, CallRecord, HunterClient
+
+T = TypeVar("T")
+
+# progress rows are rewritten at most this often (a step commit always writes it)
+PROGRESS_EVERY = 0.5
+
+
+class Canceled(Exception):
+    """The user canceled the job; it stops after the step in flight."""
+
+
+class HandBack(Exception):
+    """The worker is shutting down; the job goes back to the queue as it stands."""
+
+
+def backoff(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(n-1))]."""
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class JobContext:
+    def __init__(self, db: Database, settings: Settings, job: Job, worker_id: str,
+                 stop: threading.Event) -> None:
+        self.db = db
+        self.settings = settings
+        self.job = job
+        self.worker_id = worker_id
+        self.stop = stop
+        self._hunter: HunterClient | None = None
+        self._progress_at = 0.0
+        self._progress: tuple[int, int | None, str, str | None] = (
+            job.progress_current, job.progress_total, job.progress_stage or "starting", None)
+
+    # -- providers ---------------------------------------------------------------------
+
+    def hunter(self) -> HunterClient:
+        if self._hunter is None:
+            self._hunter = HunterClient(
+                self.settings.require_key(), self.settings.hunter_url,
+                timeout=self.settings.http_timeout, on_call=self.record_call)
+        return self._hunter
+
+    def record_call(self, call: CallRecord) -> None:
+        store.record_call(self.db, call, self.job.id)
+
+    def close(self) -> None:
+        if self._hunter is not None:
+            self._hunter.close()
+
+    def call(self, fn: Callable[[], T], provider: str = PROVIDER) -> T:
+        """Run one provider request, waiting out throttling and retrying transient
+        failures within this step; what is left over goes to the job level."""
+        throttled = 0.0
+        throttles = transients = 0
+        while True:
+            reason = store.provider_pause(self.db, provider)
+            if reason is not None:
+                raise QuotaExhausted(f"{provider} is paused: {reason} "
+                                     "(`novahunt jobs retry` resumes it)")
+            self.check()
+            try:
+                return fn()
+            except RateLimited as exc:
+                throttles += 1
+                wait = exc.retry_after
+                if wait is None:
+                    wait = backoff(throttles, self.settings.backoff_base,
+                                   self.settings.backoff_max)
+                throttled += wait
+                if throttled > self.settings.throttle_patience:
+                    raise
+                if throttles == 1 or throttles % 10 == 0:
+                    self.event("rate_limited", f"{exc} (waiting {wait:.1f}s, #{throttles})")
+                self.sleep(wait, "rate_limited", str(exc))
+            except TransientError as exc:
+                transients += 1
+                if transients > self.settings.step_retries:
+                    raise
+                wait = backoff(transients, self.settings.backoff_base,
+                               self.settings.backoff_max)
+                self.event("retry", f"{exc} (retry {transients} in {wait:.1f}s)")
+                self.sleep(wait, "retrying", str(exc))
+            except QuotaExhausted as exc:
+                with self.db.atomic():
+                    store.pause_provider(self.db, provider, str(exc), self.job.id)
+                raise
+
+    # -- steps -------------------------------------------------------------------------
+
+    def commit(self, checkpoint: dict[str, Any],
+               progress: tuple[int, int | None, str, str | None]) -> None:
+        """Move the checkpoint; call inside the step's `db.atomic()` block. Raises
+        Canceled (after the block commits) when the user asked to cancel."""
+        self._progress = progress
+        self._progress_at = time.monotonic()
+        if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
+                          checkpoint=checkpoint, progress=progress):
+            self._cancel_pending = True
+
+    _cancel_pending = False
+
+    def check(self) -> None:
+        """Between steps: stop for cancel or for the worker's shutdown."""
+        if self._cancel_pending or self.db.scalar(
+                "SELECT cancel_requested FROM jobs WHERE id = ?", (self.job.id,)):
+            raise Canceled()
+        if self.stop.is_set():
+            raise HandBack()
+
+    def set_progress(self, current: int, total: int | None, stage: str,
+                     message: str | None = None, *, force: bool = False) -> None:
+        self._progress = (current, total, stage, message)
+        now = time.monotonic()
+        if force or now - self._progress_at >= PROGRESS_EVERY:
+            self._progress_at = now
+            with self.db.atomic():
+                if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
+                                  progress=self._progress):
+                    self._cancel_pending = True
+
+    def sleep(self, seconds: float, stage: str, message: str) -> None:
+        """Wait without holding up cancel or shutdown; the stage shows why."""
+        current, total, before, _ = self._progress
+        self.set_progress(current, total, stage, message, force=True)
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stop.wait(min(left, 0.5)):
+                break
+            self.check()
+        self.check()
+        self.set_progress(current, total, before, None, force=True)
+
+    def event(self, kind: str, message: str) -> None:
+        with self.db.atomic():
+            jobs.add_event(self.db, self.job.id, kind, message)

@@ -1,0 +1,229 @@
+"""What jobs collect and what the machine knows: contacts, domain facts, collections,
+the API-call ledger, live workers and provider pauses. All of it SQL, all of it here.
+
+Writes that belong to a job step take the caller's transaction (call them inside
+`db.atomic()`); reads are plain queries.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from novahunt.db import Database
+from novahunt.providers.hunter import CallRecord, Contact, DomainFacts
+
+CONTACT_FIELDS = (
+    "email", "first_name", "last_name", "position", "department", "seniority", "type",
+    "confidence", "linkedin", "twitter", "phone_number", "verification_status",
+    "verification_date",
+)
+
+
+def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
+                  source: str, job_id: int | None) -> int:
+    """Upsert contacts of a domain (one row per email); returns how many were new."""
+    now = time.time()
+    emails = list(dict.fromkeys(c.email for c in contacts))
+    known = {
+        row[0] for row in db.query(
+            f"SELECT email FROM contacts WHERE domain = ? AND email IN"
+            f" ({','.join('?' * len(emails))})", (domain, *emails))
+    } if emails else set()
+    for c in contacts:
+        db.execute(
+            "INSERT INTO contacts (domain, email, first_name, last_name, position,"
+            " department, seniority, type, confidence, linkedin, twitter, phone_number,"
+            " sources, verification_status, verification_date, source, job_id,"
+            " first_seen_at, last_seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (domain, email) DO UPDATE SET"
+            " first_name = COALESCE(excluded.first_name, contacts.first_name),"
+            " last_name = COALESCE(excluded.last_name, contacts.last_name),"
+            " position = COALESCE(excluded.position, contacts.position),"
+            " department = COALESCE(excluded.department, contacts.department),"
+            " seniority = COALESCE(excluded.seniority, contacts.seniority),"
+            " type = COALESCE(excluded.type, contacts.type),"
+            " confidence = COALESCE(excluded.confidence, contacts.confidence),"
+            " linkedin = COALESCE(excluded.linkedin, contacts.linkedin),"
+            " twitter = COALESCE(excluded.twitter, contacts.twitter),"
+            " phone_number = COALESCE(excluded.phone_number, contacts.phone_number),"
+            " sources = excluded.sources,"
+            " verification_status = COALESCE(excluded.verification_status,"
+            " contacts.verification_status),"
+            " verification_date = COALESCE(excluded.verification_date,"
+            " contacts.verification_date),"
+            " last_seen_at = excluded.last_seen_at",
+            (domain, c.email, c.first_name, c.last_name, c.position, c.department,
+             c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
+             json.dumps(c.sources), c.verification_status, c.verification_date, source,
+             job_id, now, now),
+        )
+    return len(set(emails) - known)
+
+
+def count_contacts(db: Database, domain: str) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM contacts WHERE domain = ?", (domain,)))
+
+
+def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
+    """Contacts of a domain, best first, streamed row by row."""
+    cursor = db.execute(
+        f"SELECT {', '.join(CONTACT_FIELDS)}, sources, source FROM contacts WHERE domain = ?"
+        " ORDER BY confidence IS NULL, confidence DESC, email", (domain,))
+    for row in cursor:
+        item = {k: row[k] for k in CONTACT_FIELDS}
+        item["sources"] = json.loads(row["sources"] or "[]")
+        item["source"] = row["source"]
+        yield item
+
+
+def save_domain_facts(db: Database, facts: DomainFacts, total: int | None) -> None:
+    def flag(v: bool | None) -> int | None:
+        return None if v is None else int(v)
+
+    db.execute(
+        "INSERT INTO domains (domain, organization, pattern, accept_all, webmail, disposable,"
+        " total_available, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (domain) DO UPDATE SET"
+        " organization = COALESCE(excluded.organization, domains.organization),"
+        " pattern = COALESCE(excluded.pattern, domains.pattern),"
+        " accept_all = COALESCE(excluded.accept_all, domains.accept_all),"
+        " webmail = COALESCE(excluded.webmail, domains.webmail),"
+        " disposable = COALESCE(excluded.disposable, domains.disposable),"
+        " total_available = COALESCE(excluded.total_available, domains.total_available),"
+        " updated_at = excluded.updated_at",
+        (facts.domain, facts.organization, facts.pattern, flag(facts.accept_all),
+         flag(facts.webmail), flag(facts.disposable), total, time.time()),
+    )
+
+
+def domain_facts(db: Database, domain: str) -> dict[str, Any] | None:
+    row = db.one("SELECT * FROM domains WHERE domain = ?", (domain,))
+    return None if row is None else dict(row)
+
+
+@dataclass(frozen=True)
+class Collection:
+    domain: str
+    filters: str
+    max_results: int
+    emails: int
+    total_available: int
+    complete: bool
+    job_id: int | None
+    finished_at: float
+
+
+def record_collection(db: Database, c: Collection) -> None:
+    db.execute(
+        "INSERT INTO collections (domain, filters, max_results, emails, total_available,"
+        " complete, job_id, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.domain, c.filters, c.max_results, c.emails, c.total_available, int(c.complete),
+         c.job_id, c.finished_at),
+    )
+
+
+def fresh_collection(db: Database, domain: str, filters: str, max_results: int,
+                     since: float) -> Collection | None:
+    """The newest collection since `since` that covers what is asked now."""
+    row = db.one(
+        "SELECT * FROM collections WHERE domain = ? AND filters = ? AND finished_at >= ?"
+        " AND (complete = 1 OR max_results >= ?) ORDER BY finished_at DESC LIMIT 1",
+        (domain, filters, since, max_results))
+    if row is None:
+        return None
+    return Collection(row["domain"], row["filters"], row["max_results"], row["emails"],
+                      row["total_available"], bool(row["complete"]), row["job_id"],
+                      row["finished_at"])
+
+
+def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:
+    with db.atomic():
+        db.execute(
+            "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id,"
+            " duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), call.provider, call.endpoint, call.status, call.error_id, job_id,
+             call.duration_ms, call.detail))
+
+
+def calls_of_job(db: Database, job_id: int) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM api_calls WHERE job_id = ?", (job_id,)))
+
+
+# -- workers ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkerRow:
+    id: str
+    hostname: str
+    pid: int
+    pid_started: str | None
+    concurrency: int
+    started_at: float
+    heartbeat_at: float
+
+
+def register_worker(db: Database, w: WorkerRow) -> None:
+    with db.atomic():
+        db.execute(
+            "INSERT INTO workers (id, hostname, pid, pid_started, concurrency, started_at,"
+            " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (w.id, w.hostname, w.pid, w.pid_started, w.concurrency, w.started_at,
+             w.heartbeat_at))
+
+
+def worker_heartbeat(db: Database, worker_id: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE workers SET heartbeat_at = ? WHERE id = ?", (time.time(), worker_id))
+
+
+def stop_worker(db: Database, worker_id: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE workers SET stopped_at = ? WHERE id = ?", (time.time(), worker_id))
+
+
+def live_workers(db: Database, fresh_since: float) -> list[WorkerRow]:
+    rows = db.query(
+        "SELECT * FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?"
+        " ORDER BY started_at", (fresh_since,))
+    return [WorkerRow(r["id"], r["hostname"], r["pid"], r["pid_started"], r["concurrency"],
+                      r["started_at"], r["heartbeat_at"]) for r in rows]
+
+
+def workers_with_running_jobs(db: Database) -> list[WorkerRow]:
+    rows = db.query(
+        "SELECT * FROM workers WHERE id IN"
+        " (SELECT DISTINCT worker_id FROM jobs WHERE status = 'running')")
+    return [WorkerRow(r["id"], r["hostname"], r["pid"], r["pid_started"], r["concurrency"],
+                      r["started_at"], r["heartbeat_at"]) for r in rows]
+
+
+def forget_stopped_workers(db: Database, before: float) -> None:
+    with db.atomic():
+        db.execute(
+            "DELETE FROM workers WHERE (stopped_at IS NOT NULL OR heartbeat_at < ?)"
+            " AND id NOT IN (SELECT worker_id FROM jobs WHERE status = 'running'"
+            " AND worker_id IS NOT NULL)", (before,))
+
+
+# -- provider pauses (quota exhausted) --------------------------------------------------
+
+def pause_provider(db: Database, provider: str, reason: str, job_id: int | None) -> None:
+    db.execute(
+        "INSERT INTO provider_pauses (provider, reason, job_id, since) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (provider) DO NOTHING", (provider, reason, job_id, time.time()))
+
+
+def provider_pause(db: Database, provider: str) -> str | None:
+    reason = db.scalar("SELECT reason FROM provider_pauses WHERE provider = ?", (provider,))
+    return None if reason is None else str(reason)
+
+
+def resume_provider(db: Database, provider: str) -> bool:
+    with db.atomic():
+        cur = db.execute("DELETE FROM provider_pauses WHERE provider = ?", (provider,))
+    return cur.rowcount > 0

@@ -1,0 +1,202 @@
+"""The worker: a huey consumer running jobs on N threads, plus the upkeep that makes
+at-most-once delivery safe.
+
+huey hands a message out once and forgets it, so the worker keeps the promises itself:
+
+- it registers in state.db (host, pid, process start time) and heartbeats its row and
+  the leases of its running jobs;
+- its sweeper promotes due scheduled/retrying jobs, takes back running jobs whose
+  worker process is gone (at once, when that worker ran on this host) or whose lease
+  expired, and re-sends a message for queued jobs that have none;
+- on SIGINT/SIGTERM it stops taking messages, lets each job finish its step and
+  commit, hands the job back to the queue, and exits.
+
+`Consumer.run()` would install huey's signal handlers and must own the main thread;
+we start the consumer ourselves and call `start()`/`stop()` from one thread, which
+also lets `--follow` embed a worker in the CLI process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from huey.consumer import Consumer
+
+from novahunt import dispatch, jobs, queue, runners, store, tasks
+from novahunt.config import Settings
+from novahunt.db import Database
+
+log = logging.getLogger(__name__)
+
+_current: WorkerRuntime | None = None
+
+
+def current() -> WorkerRuntime:
+    if _current is None:
+        raise RuntimeError("no novahunt worker is running in this process")
+    return _current
+
+
+class _QuietConsumer(Consumer):  # type: ignore[misc]
+    def _set_signal_handlers(self) -> None:
+        """Signals are the CLI's business; see `serve`."""
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of a process (Linux); None where /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def pid_alive(pid: int, started: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields and fields[0] in ("Z", "X"):  # a zombie has stopped working
+        return False
+    return started is None or (len(fields) > 19 and fields[19] == started)
+
+
+def live_workers(db: Database, settings: Settings) -> list[store.WorkerRow]:
+    """Workers with a fresh heartbeat (and, on this host, a live process)."""
+    host = socket.gethostname()
+    return [
+        w for w in store.live_workers(db, time.time() - settings.lease)
+        if w.hostname != host or pid_alive(w.pid, w.pid_started)
+    ]
+
+
+class WorkerRuntime:
+    def __init__(self, db: Database, settings: Settings, concurrency: int = 4) -> None:
+        self.db = db
+        self.settings = settings
+        self.concurrency = concurrency
+        self.hostname = socket.gethostname()
+        self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.stop_jobs = threading.Event()   # runners hand their job back at the next step
+        self.huey = queue.open_queue()
+        self.consumer = _QuietConsumer(
+            self.huey, workers=concurrency, periodic=False, initial_delay=0.05,
+            backoff=1.5, max_delay=0.5, worker_type="thread", check_worker_health=True,
+            health_check_interval=5)
+        self._next: dict[str, float] = {}
+
+    # -- the thread side: one message -----------------------------------------------------
+
+    def run(self, job_id: int) -> None:
+        job = runners.execute(self.db, self.settings, job_id, self.id, self.stop_jobs)
+        if job is not None and job.status is jobs.Status.QUEUED:
+            dispatch.send(self.db, [job])
+
+    # -- lifecycle (start and stop from the same thread) -------------------------------
+
+    def start(self) -> None:
+        global _current
+        _current = self
+        now = time.time()
+        store.register_worker(self.db, store.WorkerRow(
+            self.id, self.hostname, os.getpid(), process_start_time(os.getpid()),
+            self.concurrency, now, now))
+        self.sweep(startup=True)
+        self.consumer.start()
+        log.info("worker %s started with %d threads", self.id, self.concurrency)
+
+    def stop(self) -> None:
+        global _current
+        self.stop_jobs.set()
+        self.consumer.stop(graceful=True)
+        self.huey.notify_interrupted_tasks()
+        # a thread that died mid-job leaves its job running: hand it back now
+        back = jobs.release_running(self.db, "worker_id = ?", (self.id,),
+                                    "worker stopped: handed back to the queue")
+        dispatch.send(self.db, back)
+        store.stop_worker(self.db, self.id)
+        if _current is self:
+            _current = None
+        log.info("worker %s stopped", self.id)
+
+    def serve(self, should_stop: Callable[[], bool], *, burst: bool = False) -> None:
+        """Upkeep loop until `should_stop()` or, with burst, until no work is left."""
+        idle_since: float | None = None
+        while not should_stop():
+            self.tick()
+            if burst:
+                if jobs.count_pending(self.db) == 0:
+                    idle_since = idle_since or time.monotonic()
+                    # a short grace period lets a just-finished job's follow-up land
+                    if time.monotonic() - idle_since > 0.3:
+                        return
+                else:
+                    idle_since = None
+            time.sleep(0.1)
+
+    # -- upkeep ------------------------------------------------------------------------
+
+    def _due(self, name: str, every: float) -> bool:
+        now = time.monotonic()
+        if now >= self._next.get(name, 0.0):
+            self._next[name] = now + every
+            return True
+        return False
+
+    def tick(self) -> None:
+        try:
+            if self._due("heartbeat", max(1.0, self.settings.lease / 4)):
+                store.worker_heartbeat(self.db, self.id)
+                jobs.heartbeat(self.db, self.id, self.settings.lease)
+            if self._due("promote", 0.5):
+                dispatch.send(self.db, jobs.promote_due(self.db))
+            if self._due("orphans", 2.0):
+                self.take_back_orphans()
+            if self._due("unsent", 10.0):
+                self.resend_lost(time.time() - 10)
+        except Exception:
+            log.exception("worker upkeep failed; trying again")
+
+    def sweep(self, *, startup: bool = False) -> None:
+        dispatch.send(self.db, jobs.promote_due(self.db))
+        self.take_back_orphans()
+        self.resend_lost(time.time() + 1 if startup else time.time() - 10)
+        store.forget_stopped_workers(self.db, time.time() - 7 * 86400)
+
+    def take_back_orphans(self) -> None:
+        for w in store.workers_with_running_jobs(self.db):
+            if w.id != self.id and w.hostname == self.hostname and not pid_alive(
+                    w.pid, w.pid_started):
+                back = jobs.release_running(
+                    self.db, "worker_id = ?", (w.id,),
+                    f"worker {w.id} is gone (pid {w.pid}): taken back")
+                dispatch.send(self.db, back)
+        expired = jobs.release_running(
+            self.db, "lease_until < ? AND worker_id != ?", (time.time(), self.id),
+            "lease expired: taken back")
+        dispatch.send(self.db, expired)
+
+    def resend_lost(self, older_than: float) -> None:
+        waiting = jobs.unsent(self.db, older_than)
+        if not waiting:
+            return
+        pending = tasks.pending_job_ids(self.huey)
+        lost = [j for j in waiting if j.id not in pending]
+        if lost:
+            log.info("re-sending %d queued jobs that had no message", len(lost))
+            dispatch.send(self.db, lost)
