@@ -77,6 +77,10 @@ def _convert(name: str, kind: str, value: Any, origin: str) -> Any:
         if kind == "duration":
             if isinstance(value, int | float):
                 return float(value)
+            try:  # plain (fractional) seconds
+                return max(0.0, float(str(value)))
+            except ValueError:
+                pass
             return parse_duration(str(value)).total_seconds()
         return str(value).strip()
     except (ValueError, BadInput):

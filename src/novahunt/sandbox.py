@@ -557,6 +557,7 @@ class Sandbox:
         free_plan_limit: int | None = None,
         seed: int = 7,
         rate_limit_per_second: float | None = None,
+        latency: float = 0.0,
     ) -> None:
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
@@ -566,6 +567,8 @@ class Sandbox:
         self.free_plan_limit = free_plan_limit
         self.seed = seed
         self.rate_limit_per_second = rate_limit_per_second
+        # every answer waits this long, like a real network round trip
+        self.latency = latency
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
@@ -726,6 +729,8 @@ class Sandbox:
 
     def _serve(self, method: str, target: str, header_key: str | None) -> _Answer:
         arrived = time.time()
+        if self.latency:
+            time.sleep(self.latency)
         split = urlsplit(target)
         path = split.path
         endpoint = path[len("/v2/") :].strip("/") if path.startswith("/v2/") else path

@@ -109,7 +109,8 @@ class WorkerRuntime:
 
     # -- lifecycle (start and stop from the same thread) -------------------------------
 
-    def start(self) -> None:
+    def activate(self) -> None:
+        """Register this worker and become the process's runtime, without threads."""
         global _current
         _current = self
         now = time.time()
@@ -117,6 +118,18 @@ class WorkerRuntime:
             self.id, self.hostname, os.getpid(), process_start_time(os.getpid()),
             self.concurrency, now, now))
         self.sweep(startup=True)
+
+    def run_once(self) -> bool:
+        """Take one message off the queue and run it in this thread (huey's
+        `execute_next` idea: deterministic tests run one job at a time)."""
+        task = self.huey.dequeue()
+        if task is None:
+            return False
+        self.huey.execute(task)
+        return True
+
+    def start(self) -> None:
+        self.activate()
         self.consumer.start()
         log.info("worker %s started with %d threads", self.id, self.concurrency)
 

@@ -63,7 +63,9 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this in-process)."""
     os.umask(0o077)  # every file novahunt creates is its owner's only
     try:
-        app(args=argv, prog_name="novahunt", standalone_mode=False)
+        # without standalone mode, an Exit(code) raised in a command comes back as the
+        # return value instead of an exception
+        returned = app(args=argv, prog_name="novahunt", standalone_mode=False)
     except NovahuntError as exc:
         sys.stderr.write(f"novahunt: error: {exc}\n")
         return exc.exit_code
@@ -87,7 +89,7 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"novahunt: internal error (set NOVAHUNT_DEBUG=1 for details): "
                          f"{traceback.format_exc(limit=0).strip()}\n")
         return 1
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 def main() -> None:

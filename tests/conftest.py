@@ -1,0 +1,127 @@
+"""Shared fixtures: a private home per test, a Hunter sandbox, CLI and worker helpers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from novahunt import config, db
+from novahunt.cli.main import run
+from novahunt.db import Database
+from novahunt.sandbox import Sandbox
+from novahunt.worker import WorkerRuntime
+
+KEY = "sk_test_0123456789abcdef0123456789abcdef"
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own NOVAHUNT_HOME and config; nothing touches real user dirs."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("NOVAHUNT_HOME", str(path))
+    monkeypatch.setenv("NOVAHUNT_CONFIG", str(tmp_path / "config.toml"))
+    for name in list(os.environ):
+        if name.startswith(("HUNTER_", "NOVAHUNT_")) and name not in (
+                "NOVAHUNT_HOME", "NOVAHUNT_CONFIG"):
+            monkeypatch.delenv(name)
+    # fast waits: tests measure behaviour, not patience
+    monkeypatch.setenv("NOVAHUNT_BACKOFF_BASE", "0.05")
+    monkeypatch.setenv("NOVAHUNT_JOB_BACKOFF", "0.2")
+    return path
+
+
+@pytest.fixture()
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A Hunter-speaking server on 127.0.0.1, with novahunt pointed at it."""
+    box = Sandbox(KEY)
+    box.start()
+    monkeypatch.setenv("NOVAHUNT_HUNTER_URL", box.url)
+    monkeypatch.setenv("HUNTER_API_KEY", KEY)
+    yield box
+    box.stop()
+
+
+@pytest.fixture()
+def state() -> Database:
+    return db.open_state()
+
+
+class Cli:
+    """Run `novahunt ...` in this process and capture what it prints."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = run(list(args))
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture()
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(capsys)
+
+
+@pytest.fixture()
+def inline_worker(state: Database) -> Iterator[WorkerRuntime]:
+    """A worker that runs queued jobs one at a time in the test's thread."""
+    runtime = WorkerRuntime(state, config.load(), concurrency=1)
+    runtime.activate()
+    yield runtime
+    store_stop(runtime)
+
+
+def store_stop(runtime: WorkerRuntime) -> None:
+    from novahunt import store, worker
+
+    store.stop_worker(runtime.db, runtime.id)
+    worker._current = None
+
+
+def drain(runtime: WorkerRuntime, limit: int = 1000) -> int:
+    """Run messages until the queue is empty (promoting due jobs); returns how many ran."""
+    ran = 0
+    while ran < limit:
+        runtime.tick()
+        if not runtime.run_once():
+            break
+        ran += 1
+    return ran
+
+
+def novahunt_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTEST_CURRENT_TEST", None)
+    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def spawn(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
+    """Start `novahunt ARGS` as a real process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "novahunt", *args], env=env or novahunt_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def run_process(*args: str, timeout: float = 60,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "novahunt", *args], env=env or novahunt_env(),
+        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
+    proc.send_signal(sig)
+    proc.wait(timeout=30)
+
