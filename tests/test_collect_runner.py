@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import drain
 
+from conftest import drain
 from novahunt import config, dispatch, jobs, store
 from novahunt.db import Database
 from novahunt.jobs import Job, Status
@@ -239,8 +239,8 @@ def test_resume_after_a_crash_fetches_nothing_twice(
     from novahunt.runners import JobContext
     claimed = jobs.claim(state, job.id, "dead-worker", 0.01)
     assert claimed is not None
-    import threading
     import dataclasses
+    import threading
     short = dataclasses.replace(settings, lease=0.01)
     ctx = JobContext(state, short, claimed, "dead-worker", threading.Event())
     client = ctx.hunter()

@@ -6,7 +6,6 @@ import stat
 from pathlib import Path
 
 from conftest import KEY, Cli, drain, run_process, store_stop
-
 from novahunt import config
 from novahunt.sandbox import UNAUTHORIZED, Sandbox
 from novahunt.worker import WorkerRuntime

@@ -11,8 +11,8 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import kill, novahunt_env, run_process, spawn
 
+from conftest import kill, novahunt_env, run_process, spawn
 from novahunt import jobs
 from novahunt.db import Database
 from novahunt.jobs import Status

@@ -17,8 +17,8 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from novahunt.db import Database, Row

@@ -12,6 +12,7 @@ from novahunt.cli.common import out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.domains import normalise_domain, read_domain_file
 from novahunt.errors import BadInput
+from novahunt.jobs import Job
 from novahunt.runners import collect as collect_runner
 from novahunt.timeparse import parse_duration, parse_when
 
@@ -84,13 +85,10 @@ def collect(
             raise typer.Exit(code)
 
 
-def _report(created: list[tuple[object, bool]]) -> None:
-    from novahunt.jobs import Job
-
+def _report(created: list[tuple[Job, bool]]) -> None:
     lines = []
     counts: dict[str, int] = {}
     for job, new in created:
-        assert isinstance(job, Job)
         domain = job.params["domain"]
         if not new:
             key = "already queued or running"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from novahunt import store
@@ -45,39 +47,46 @@ def results(
                 fh = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
             except OSError as exc:
                 raise BadInput(f"cannot write {output}: {exc.strerror}") from None
-        count = 0
-        if format_ == "csv":
-            writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            for count, row in enumerate(rows, 1):
-                writer.writerow(row)
-        elif format_ == "jsonl":
-            for count, row in enumerate(rows, 1):
-                fh.write(json.dumps({k: row[k] for k in FIELDS}, ensure_ascii=False) + "\n")
-        elif format_ == "json":
-            fh.write("[")
-            for count, row in enumerate(rows, 1):
-                fh.write(("," if count > 1 else "") + "\n  " + json.dumps(
-                    {k: row[k] for k in FIELDS}, ensure_ascii=False))
-            fh.write("\n]\n" if count else "]\n")
-        else:
-            table = Table(box=None, header_style="bold")
-            for col in ("EMAIL", "NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF."):
-                table.add_column(col, overflow="fold")
-            for count, row in enumerate(rows, 1):
-                name_ = " ".join(x for x in (row["first_name"], row["last_name"]) if x)
-                table.add_row(row["email"], name_, row["position"] or "",
-                              row["department"] or "", row["type"] or "",
-                              "" if row["confidence"] is None else str(row["confidence"]))
-            if count:
-                (out if output is None else _file_console(fh)).print(table)
+        count = _write(format_, rows, fh, to_terminal=output is None)
     if count == 0 and format_ == "table":
         err.print(f"no contacts for {name} yet: `novahunt collect {name}` collects them")
     elif output is not None:
         err.print(f"wrote {count} contacts to {output}")
 
 
-def _file_console(fh: IO[str]) -> object:
-    from rich.console import Console
 
-    return Console(file=fh, width=200, highlight=False)
+def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
+           to_terminal: bool) -> int:
+    """Stream rows to `fh` in the format; returns how many were written."""
+    count = 0
+    if format_ == "csv":
+        writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    elif format_ == "jsonl":
+        for row in rows:
+            fh.write(json.dumps({k: row[k] for k in FIELDS}, ensure_ascii=False) + "\n")
+            count += 1
+    elif format_ == "json":
+        fh.write("[")
+        for row in rows:
+            fh.write(("," if count else "") + "\n  " + json.dumps(
+                {k: row[k] for k in FIELDS}, ensure_ascii=False))
+            count += 1
+        fh.write("\n]\n" if count else "]\n")
+    else:
+        table = Table(box=None, header_style="bold")
+        table.add_column("EMAIL", no_wrap=True)
+        for col in ("NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF."):
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            name = " ".join(x for x in (row["first_name"], row["last_name"]) if x)
+            table.add_row(row["email"], name, row["position"] or "", row["department"] or "",
+                          row["type"] or "",
+                          "" if row["confidence"] is None else str(row["confidence"]))
+            count += 1
+        if count:
+            (out if to_terminal else Console(file=fh, width=200)).print(table)
+    return count

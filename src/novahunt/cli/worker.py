@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+import sys
 import threading
 from types import FrameType
 
@@ -27,6 +29,11 @@ def worker(
     On Ctrl-C/SIGTERM each running job finishes its current step, commits, and goes back
     to the queue; a second Ctrl-C stops at once. Example: novahunt worker --concurrency 4
     """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    # huey narrates every poll and httpx every request: keep their warnings only
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     db, settings = state()
     stop = threading.Event()
 

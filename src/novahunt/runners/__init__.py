@@ -16,7 +16,7 @@ from typing import Any
 from novahunt import jobs
 from novahunt.config import Settings
 from novahunt.db import Database
-from novahunt.errors import PermanentError, RetryableError
+from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
 from novahunt.runners import collect
 from novahunt.runners.context import Canceled, HandBack, JobContext, backoff
@@ -40,7 +40,10 @@ def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
         log.warning("job %s was taken over by another worker; dropping this run", job_id)
     finally:
         ctx.close()
-    return jobs.get(db, job_id)
+    ended = jobs.get(db, job_id)
+    log.info("job %s %s %s: %s%s", ended.id, ended.type, ended.params.get("domain", ""),
+             ended.status, f" ({ended.error})" if ended.error else "")
+    return ended
 
 
 def _run(ctx: JobContext) -> None:
@@ -56,7 +59,7 @@ def _run(ctx: JobContext) -> None:
     except HandBack:
         jobs.finish(db, job.id, worker, Status.QUEUED,
                     message="worker shutting down: handed back to the queue")
-    except PermanentError as exc:
+    except (PermanentError, ConfigError) as exc:
         jobs.finish(db, job.id, worker, Status.FAILED, error=str(exc), count_error=True)
     except (RetryableError, Exception) as exc:
         if isinstance(exc, LostOwnership):

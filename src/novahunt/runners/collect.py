@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from novahunt import store
@@ -72,6 +73,8 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
             result=cached_result(db, params, settings.freshness),
         ))
+    if any(spec.result is None for spec in specs):
+        settings.require_key()  # refuse now rather than queue jobs that cannot run
     return specs
 
 
@@ -100,9 +103,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
             break
         limit = min(page_size, max_results - offset)
         try:
-            page = ctx.call(lambda: client.domain_search(
-                domain, limit=limit, offset=offset, type=params.get("type"),
-                seniority=params.get("seniority"), department=params.get("department")))
+            page = ctx.call(partial(
+                client.domain_search, domain, limit=limit, offset=offset,
+                type=params.get("type"), seniority=params.get("seniority"),
+                department=params.get("department")))
         except PaginationLimit as exc:
             stopped = str(exc)
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
@@ -142,9 +146,10 @@ def run(ctx: JobContext) -> dict[str, Any]:
         result["stopped_reason"] = stopped
     with ctx.db.atomic():
         store.record_collection(ctx.db, store.Collection(
+            domain, filters_key(params),
             # a plan limit covers only what it let through
-            domain, filters_key(params), cp["emails"] if stopped else max_results, cp["emails"], cp["total"] or 0,
-            complete, ctx.job.id, time.time()))
+            cp["emails"] if stopped else max_results,
+            cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
         ctx.commit(cp, (cp["emails"] if stopped else target, target, "done", None))
     return result
 
