@@ -352,6 +352,11 @@ def revive(db: Database, ids: Sequence[int]) -> list[Job]:
 def promote_due(db: Database, now: float | None = None) -> list[Job]:
     """Scheduled and retrying jobs whose time has come become queued."""
     now = time.time() if now is None else now
+    due = "status IN ('scheduled', 'retrying') AND run_at <= ?"
+    # a read first: the upkeep loop asks twice a second, and a write lock each time
+    # would compete with the workers' page commits for nothing
+    if db.scalar(f"SELECT 1 FROM jobs WHERE {due} LIMIT 1", (now,)) is None:
+        return []
     with db.atomic():
         rows = db.query(
             "UPDATE jobs SET status = 'queued', updated_at = ? WHERE status IN"
@@ -365,6 +370,9 @@ def release_running(db: Database, where: str, params: Sequence[Any],
                     reason: str) -> list[Job]:
     """Hand running jobs matching `where` back to the queue (canceled if asked to)."""
     now = time.time()
+    if db.scalar(f"SELECT 1 FROM jobs WHERE status = 'running' AND ({where}) LIMIT 1",
+                 params) is None:
+        return []
     with db.atomic():
         rows = db.query(
             "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled'"

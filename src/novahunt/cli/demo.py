@@ -32,6 +32,7 @@ def demo(
     home = paths.home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
     with demo_sandbox() as sandbox:
+        sandbox.latency = 0.1  # a network-like round trip, so the bars can be watched
         os.environ.update({
             "NOVAHUNT_HOME": str(home),
             "NOVAHUNT_HUNTER_URL": sandbox.url,
