@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -98,7 +99,9 @@ def test_a_restarted_worker_takes_a_killed_workers_jobs_back_at_once(
 
 def test_sigkill_at_random_points_loses_nothing_and_pays_at_most_the_page_in_flight(
         sandbox: Sandbox, state: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = random.Random(20261122)
+    seed = int(os.environ.get("NOVAHUNT_TEST_SEED") or random.randrange(1 << 30))
+    print(f"\nSIGKILL test seed {seed} (NOVAHUNT_TEST_SEED={seed} repeats this run)")
+    rng = random.Random(seed)
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
     sandbox.latency = 0.02
     sizes = {f"k{i}.example": rng.randint(150, 400) for i in range(6)}

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from novahunt import dispatch
-from novahunt.cli.common import out, print_json, state
+from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.domains import normalise_domain, read_domain_file
 from novahunt.errors import BadInput
@@ -80,7 +80,8 @@ def collect(
     else:
         _report(created)
     if follow:
-        code = follow_jobs(db, settings, [j.id for j, _ in created])
+        # with --json, stdout is for the JSON: progress goes to stderr
+        code = follow_jobs(db, settings, [j.id for j, _ in created], err if json_ else out)
         if code:
             raise typer.Exit(code)
 

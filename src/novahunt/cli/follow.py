@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from novahunt import progress
+from rich.console import Console
+
+from novahunt import jobs, progress
 from novahunt.cli.common import err, out
 from novahunt.config import Settings
 from novahunt.db import Database
@@ -15,11 +17,13 @@ from novahunt.worker import WorkerRuntime, live_workers
 EMBEDDED_CONCURRENCY = 4
 
 
-def follow_jobs(db: Database, settings: Settings, ids: Sequence[int]) -> int:
+def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
+                console: Console = out) -> int:
     """Follow until every job ended: 0 if all completed, 1 if any failed or was canceled.
     Ctrl-C detaches (exit 130) and leaves the jobs to the queue."""
     embedded: WorkerRuntime | None = None
-    if not live_workers(db, settings):
+    pending = not all(job.finished for job in jobs.get_many(db, ids))
+    if pending and not live_workers(db, settings):
         err.print("[dim]no worker is running: running one inside this command while it "
                   "follows (Ctrl-C detaches)[/]")
         embedded = WorkerRuntime(db, settings, concurrency=EMBEDDED_CONCURRENCY)
@@ -35,7 +39,7 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int]) -> int:
         upkeep = threading.Thread(target=loop, name="novahunt-upkeep", daemon=True)
         upkeep.start()
     try:
-        ended = progress.follow(db, ids, out)
+        ended = progress.follow(db, ids, console)
     except KeyboardInterrupt:
         err.print(f"detached: the jobs stay queued; `novahunt jobs follow "
                   f"{' '.join(map(str, ids))}` to watch again")
