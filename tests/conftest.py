@@ -35,6 +35,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # fast waits: tests measure behaviour, not patience
     monkeypatch.setenv("NOVAHUNT_BACKOFF_BASE", "0.05")
     monkeypatch.setenv("NOVAHUNT_JOB_BACKOFF", "0.2")
+    # Hunter's real limits (15/s, 500/min) would make bulk tests slow; rate tests set theirs
+    monkeypatch.setenv("NOVAHUNT_RATE_DOMAIN_SEARCH", "500/s")
     return path
 
 
@@ -92,6 +94,7 @@ def drain(runtime: WorkerRuntime, limit: int = 1000) -> int:
     """Run messages until the queue is empty (promoting due jobs); returns how many ran."""
     ran = 0
     while ran < limit:
+        runtime._next.pop("promote", None)  # due jobs are queued on every round
         runtime.tick()
         if not runtime.run_once():
             break

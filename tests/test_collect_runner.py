@@ -54,7 +54,7 @@ def test_collects_every_page_once_with_results_and_ledger(
     assert done.result == {
         "domain": "big.example", "organization": "Big Co", "pattern": "{first}.{last}",
         "emails_collected": 250, "total_available": 250, "pages_fetched": 3,
-        "api_calls": 3, "complete": True,
+        "api_calls": 3, "credits": 25, "complete": True,
     }
     assert (done.progress_current, done.progress_total) == (250, 250)
     ledger = state.query("SELECT endpoint, status, job_id FROM api_calls ORDER BY id")
@@ -134,7 +134,7 @@ def test_retry_after_is_honoured(sandbox: Sandbox, state: Database,
 
 
 @pytest.mark.parametrize("fault", [QUOTA_402, QUOTA_429_BILLING, RESTRICTED_ACCOUNT])
-def test_quota_exhausted_fails_at_once_and_stops_other_jobs(
+def test_quota_exhausted_pauses_every_job_until_credits_are_back(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime,
         fault: Fault) -> None:
     sandbox.add_domain("q1.example", 5)
@@ -143,15 +143,41 @@ def test_quota_exhausted_fails_at_once_and_stops_other_jobs(
     j1, j2 = submit(state, "q1.example", "q2.example")
     drain(inline_worker)
     first, second = jobs.get(state, j1.id), jobs.get(state, j2.id)
-    assert first.status is Status.FAILED and "quota" in (first.error or "").lower()
-    assert first.attempts == 1
+    for job in (first, second):
+        assert job.status is Status.RETRYING and job.waiting_for == "hunter"
+        assert job.errors == 0  # waiting for credits is not the job's failure
+    assert "quota" in (first.error or "").lower() or "subscription" in (first.error or "")
     # the second job never called Hunter: the provider is paused
-    assert second.status is Status.FAILED and "paused" in (second.error or "")
     assert sandbox.count("domain-search") == 1
-    # `jobs retry` lifts the pause and both finish
-    dispatch.retry(state, [j1.id, j2.id])
+    # the worker's account check sees credits (free call) and wakes both jobs
+    inline_worker.check_quota()
     drain(inline_worker)
     assert [jobs.get(state, j).status for j in (j1.id, j2.id)] == [Status.COMPLETED] * 2
+    assert sandbox.count("domain-search") == 3
+    assert sandbox.count("account") == 1
+
+
+def test_quota_running_out_mid_collection_loses_nothing_and_wastes_nothing(
+        sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
+    inline_worker.settings = config.load()
+    sandbox.add_domain("mid.example", 60)
+    sandbox.searches_available = 3  # three pages of ten emails
+    [job] = submit(state, "mid.example")
+    drain(inline_worker)
+    waiting = jobs.get(state, job.id)
+    assert waiting.status is Status.RETRYING and waiting.waiting_for == "hunter"
+    assert len(emails_in_db(state, "mid.example")) == 30
+    inline_worker.check_quota()  # still no credits: stays paused, no search sent
+    assert jobs.get(state, job.id).waiting_for == "hunter"
+    assert sandbox.count("domain-search") == 4
+    sandbox.searches_available = 100  # the user bought credits
+    inline_worker.check_quota()
+    drain(inline_worker)
+    assert jobs.get(state, job.id).status is Status.COMPLETED
+    assert sandbox.pages_served("mid.example") == list(range(0, 60, 10))
+    assert emails_in_db(state, "mid.example") == sorted(sandbox.emails_of("mid.example"))
 
 
 def test_free_plan_pagination_error_completes_with_what_it_got(

@@ -13,6 +13,7 @@ from typing import Any
 
 from novahunt import paths
 from novahunt.errors import BadInput, ConfigError
+from novahunt.limiter import HUNTER_LIMITS, Window, parse_limit
 from novahunt.timeparse import parse_duration
 
 DEFAULT_HUNTER_URL = "https://api.hunter.io/v2"
@@ -31,8 +32,11 @@ class Settings:
     backoff_base: float = 1.0             # in-step retry wait: base doubling up to max
     backoff_max: float = 30.0
     step_retries: int = 4                 # transient errors retried within one step
-    throttle_patience: float = 600.0      # seconds of 429s one step waits out
+    patience: float = 60.0                # longest wait inside a job before it yields
     job_backoff: float = 30.0             # first job-level retry delay, doubling
+    quota_recheck: float = 300.0          # how often a paused provider's account is asked
+    rates: dict[str, tuple[Window, ...]] = field(default_factory=lambda: {
+        endpoint: parse_limit(text) for endpoint, text in HUNTER_LIMITS.items()})
 
     def require_key(self) -> str:
         if not self.api_key:
@@ -56,8 +60,9 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "backoff_base": ("NOVAHUNT_BACKOFF_BASE", "duration"),
     "backoff_max": ("NOVAHUNT_BACKOFF_MAX", "duration"),
     "step_retries": ("NOVAHUNT_STEP_RETRIES", "int"),
-    "throttle_patience": ("NOVAHUNT_THROTTLE_PATIENCE", "duration"),
+    "patience": ("NOVAHUNT_PATIENCE", "duration"),
     "job_backoff": ("NOVAHUNT_JOB_BACKOFF", "duration"),
+    "quota_recheck": ("NOVAHUNT_QUOTA_RECHECK", "duration"),
 }
 # config.toml may also spell the Hunter settings the way the environment does
 _TOML_ALIASES = {
@@ -114,7 +119,15 @@ def load() -> Settings:
             values[name] = _convert(name, kind, os.environ[env], env)
         elif name in toml:
             values[name] = _convert(name, kind, toml[name], str(paths.config_file()))
-    settings = Settings(**values)
+    rates = Settings().rates
+    for endpoint in HUNTER_LIMITS:
+        key = "rate_" + endpoint.replace("-", "_")
+        env = "NOVAHUNT_" + key.upper()
+        if os.environ.get(env, "").strip():
+            rates[endpoint] = parse_limit(os.environ[env], env)
+        elif key in toml:
+            rates[endpoint] = parse_limit(str(toml[key]), f"{paths.config_file()}: {key}")
+    settings = Settings(**values, rates=rates)
     if settings.page_size > 100:
         raise ConfigError("HUNTER_PAGE_SIZE must be between 1 and 100 (Hunter's maximum)")
     if not settings.hunter_url.startswith(("http://", "https://")):

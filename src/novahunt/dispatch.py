@@ -36,6 +36,13 @@ def retry(db: Database, ids: Sequence[int]) -> list[Job]:
     """Revive failed or canceled jobs. A user retrying means "I fixed it", so a quota
     pause on the provider is lifted too."""
     revived = jobs.revive(db, ids)
-    store.resume_provider(db, PROVIDER)
+    resume(db, PROVIDER)
     send(db, revived)
     return revived
+
+
+def resume(db: Database, provider: str) -> int:
+    """Lift a provider's quota pause; jobs waiting for it become due at once (the
+    worker's upkeep queues them). Returns how many jobs were waiting."""
+    store.resume_provider(db, provider)
+    return jobs.wake_waiting(db, provider)

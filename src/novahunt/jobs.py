@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from novahunt import ledger
 from novahunt.db import Database, Row
 from novahunt.errors import BadInput, JobNotFound
 from novahunt.timeparse import to_iso
@@ -79,6 +80,7 @@ class Job:
     updated_at: float
     heartbeat_at: float | None
     events: list[Event] = field(default_factory=list)
+    waiting_for: str | None = None   # a provider whose quota this job waits out
 
     @property
     def finished(self) -> bool:
@@ -118,7 +120,7 @@ def _job(row: Row, tags: list[str], events: list[Event] | None = None) -> Job:
         worker_id=row["worker_id"], created_at=row["created_at"], run_at=row["run_at"],
         started_at=row["started_at"], finished_at=row["finished_at"],
         updated_at=row["updated_at"], heartbeat_at=row["heartbeat_at"],
-        events=events or [],
+        events=events or [], waiting_for=row["waiting_for"],
     )
 
 
@@ -213,6 +215,8 @@ def create(db: Database, specs: Iterable[NewJob],
                 db.execute("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", (job_id, tag))
             if status is Status.COMPLETED:
                 add_event(db, job_id, "completed", "served from state.db: no API call", now)
+                ledger.record_cache_hit(db, spec.type, job_id,
+                                        int((spec.result or {}).get("saved_credits", 0)))
             else:
                 add_event(db, job_id, str(status), "created", now)
             out.append((job_id, True))
@@ -274,6 +278,7 @@ def finish(
     db: Database, job_id: int, worker_id: str, status: Status, *,
     result: dict[str, Any] | None = None, error: str | None = None,
     run_at: float | None = None, count_error: bool = False, message: str = "",
+    waiting_for: str | None = None,
 ) -> bool:
     """End a run of a job this worker owns: a final status, `retrying` (with run_at),
     or `queued` (handed back). False if the worker lost the job meanwhile."""
@@ -284,10 +289,11 @@ def finish(
             "UPDATE jobs SET status = ?, worker_id = NULL, lease_until = NULL,"
             " result = COALESCE(?, result), error = ?, errors = errors + ?,"
             " run_at = COALESCE(?, run_at), finished_at = ?, updated_at = ?,"
-            " progress_stage = CASE WHEN ? THEN ? ELSE progress_stage END"
+            " waiting_for = ?, progress_stage = CASE WHEN ? THEN ? ELSE progress_stage END"
             " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING id",
             (status, _dumps(result), error, int(count_error), run_at,
-             now if final else None, now, final, str(status), job_id, worker_id),
+             now if final else None, now, waiting_for, final or waiting_for is not None,
+             "waiting for credits" if waiting_for else str(status), job_id, worker_id),
         )
         if row is None:
             return False
@@ -384,6 +390,16 @@ def release_running(db: Database, where: str, params: Sequence[Any],
     return _jobs(db, rows)
 
 
+def wake_waiting(db: Database, provider: str) -> int:
+    """Credits are back: jobs waiting out the provider's quota become due now."""
+    now = time.time()
+    with db.atomic():
+        cur = db.execute(
+            "UPDATE jobs SET run_at = ?, waiting_for = NULL, updated_at = ?"
+            " WHERE status = 'retrying' AND waiting_for = ?", (now, now, provider))
+    return cur.rowcount
+
+
 def heartbeat(db: Database, worker_id: str, lease: float) -> None:
     now = time.time()
     with db.atomic():
@@ -450,6 +466,7 @@ def to_dict(job: Job, *, events: bool = True) -> dict[str, Any]:
                      "stage": job.progress_stage, "message": job.progress_message},
         "checkpoint": job.checkpoint, "result": job.result, "error": job.error,
         "cancel_requested": job.cancel_requested, "worker_id": job.worker_id,
+        "waiting_for": job.waiting_for,
         "created_at": iso(job.created_at), "run_at": iso(job.run_at),
         "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
         "updated_at": iso(job.updated_at),

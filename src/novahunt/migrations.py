@@ -185,10 +185,29 @@ def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_rate_limits_and_credits(conn: sqlite3.Connection) -> None:
+    # the shared limiter's reservations (a sliding-window log) and Retry-After blocks
+    conn.execute("CREATE TABLE rate_slots (bucket TEXT NOT NULL, at REAL NOT NULL)")
+    conn.execute("CREATE INDEX rate_slots_bucket_at ON rate_slots (bucket, at)")
+    conn.execute(
+        "CREATE TABLE rate_blocks (bucket TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT)")
+    # what a request cost: Hunter bills searches and verifications, not requests
+    conn.execute("ALTER TABLE api_calls ADD COLUMN credits INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE api_calls ADD COLUMN credit_kind TEXT")
+    # the provider whose exhausted quota a retrying job waits out
+    conn.execute("ALTER TABLE jobs ADD COLUMN waiting_for TEXT")
+    # answers served from state.db instead of the provider
+    conn.execute(
+        "CREATE TABLE cache_hits (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,"
+        " job_id INTEGER, saved_credits INTEGER NOT NULL DEFAULT 0)")
+    conn.execute("CREATE INDEX cache_hits_at ON cache_hits (at)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
     m003_create_ledger_and_workers,
+    m004_rate_limits_and_credits,
 ]
 
 

@@ -558,6 +558,7 @@ class Sandbox:
         seed: int = 7,
         rate_limit_per_second: float | None = None,
         latency: float = 0.0,
+        searches_available: int | None = None,
     ) -> None:
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
@@ -569,6 +570,9 @@ class Sandbox:
         self.rate_limit_per_second = rate_limit_per_second
         # every answer waits this long, like a real network round trip
         self.latency = latency
+        # a search-credit quota: once used up, Domain Search answers Hunter's billing 429
+        # (None: unlimited, and the account shows the plan's usual allowance)
+        self.searches_available = searches_available
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
@@ -797,6 +801,9 @@ class Sandbox:
             return _error(429, "too_many_requests", "Too many requests, try again later.", wait)
 
         if method == "GET" and endpoint == "domain-search":
+            if self.searches_available is not None and (
+                    self.searches_used >= self.searches_available):
+                return _fault_answer(QUOTA_429_BILLING)
             return self._domain_search(params)
         if method == "GET" and endpoint == "account":
             return self._account()
@@ -960,7 +967,9 @@ class Sandbox:
                 "reset_date": reset.isoformat(),
                 "team_id": 4242,
                 "requests": {
-                    "searches": {"used": self.searches_used, "available": 25 if free else 500},
+                    "searches": {"used": self.searches_used, "available": (
+                        self.searches_available if self.searches_available is not None
+                        else 25 if free else 500)},
                     "verifications": {"used": 0, "available": 50 if free else 1000},
                 },
             }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novahunt.db import Database
-from novahunt.providers.hunter import CallRecord, Contact, DomainFacts
+from novahunt.providers.hunter import Contact, DomainFacts
 
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "position", "department", "seniority", "type",
@@ -139,19 +139,6 @@ def fresh_collection(db: Database, domain: str, filters: str, max_results: int,
     return Collection(row["domain"], row["filters"], row["max_results"], row["emails"],
                       row["total_available"], bool(row["complete"]), row["job_id"],
                       row["finished_at"])
-
-
-def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:
-    with db.atomic():
-        db.execute(
-            "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id,"
-            " duration_ms, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), call.provider, call.endpoint, call.status, call.error_id, job_id,
-             call.duration_ms, call.detail))
-
-
-def calls_of_job(db: Database, job_id: int) -> int:
-    return int(db.scalar("SELECT COUNT(*) FROM api_calls WHERE job_id = ?", (job_id,)))
 
 
 # -- workers ---------------------------------------------------------------------------

@@ -29,9 +29,10 @@ from pathlib import Path
 
 from huey.consumer import Consumer
 
-from novahunt import dispatch, jobs, queue, runners, store, tasks
+from novahunt import account, dispatch, jobs, queue, runners, store, tasks
 from novahunt.config import Settings
 from novahunt.db import Database
+from novahunt.errors import NovahuntError
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,8 @@ class WorkerRuntime:
                 self.take_back_orphans()
             if self._due("unsent", 10.0):
                 self.resend_lost(time.time() - 10)
+            if self._due("quota", self.settings.quota_recheck):
+                self.check_quota()
         except Exception:
             log.exception("worker upkeep failed; trying again")
 
@@ -203,6 +206,16 @@ class WorkerRuntime:
             self.db, "lease_until < ? AND worker_id != ?", (time.time(), self.id),
             "lease expired: taken back")
         dispatch.send(self.db, expired)
+
+    def check_quota(self) -> None:
+        """A paused provider: ask its (free) account endpoint whether credits are back."""
+        try:
+            woken = account.resume_if_credits(self.db, self.settings)
+        except NovahuntError as exc:
+            log.warning("could not check the account for credits: %s", exc)
+            return
+        if woken is not None:
+            log.info("credits are back: resumed %d waiting jobs", woken)
 
     def resend_lost(self, older_than: float) -> None:
         waiting = jobs.unsent(self.db, older_than)

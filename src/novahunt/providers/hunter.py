@@ -80,6 +80,40 @@ class CallRecord:
     duration_ms: float
     error_id: str | None
     detail: str
+    credits: int = 0           # what Hunter bills for this answer
+    credit_kind: str | None = None   # "search" or "verification"
+
+
+@dataclass(frozen=True)
+class Account:
+    plan_name: str | None
+    reset_date: str | None
+    searches_used: int | None
+    searches_available: int | None
+    verifications_used: int | None
+    verifications_available: int | None
+    raw: dict[str, Any]
+
+    @property
+    def searches_left(self) -> int | None:
+        if self.searches_used is None or self.searches_available is None:
+            return None
+        return max(0, self.searches_available - self.searches_used)
+
+    @property
+    def verifications_left(self) -> int | None:
+        if self.verifications_used is None or self.verifications_available is None:
+            return None
+        return max(0, self.verifications_available - self.verifications_used)
+
+
+Billing = Callable[[dict[str, Any]], tuple[str, int]]
+
+
+def bill_domain_search(body: dict[str, Any]) -> tuple[str, int]:
+    """A search credit per started block of 10 emails returned; an empty answer is free."""
+    emails = (body.get("data") or {}).get("emails") or []
+    return "search", -(-len(emails) // 10)
 
 
 def normalise_email(value: str) -> str:
@@ -172,12 +206,16 @@ class HunterClient:
         return text.replace(self._key, "[redacted]") if self._key else text
 
     def _record(self, endpoint: str, status: int, started: float,
-                error_id: str | None, detail: str) -> None:
+                error_id: str | None, detail: str,
+                billed: tuple[str, int] | None = None) -> None:
         if self._on_call is not None:
             elapsed = (time.monotonic() - started) * 1000
-            self._on_call(CallRecord(PROVIDER, endpoint, status, elapsed, error_id, detail))
+            kind, credits = billed or (None, 0)
+            self._on_call(CallRecord(PROVIDER, endpoint, status, elapsed, error_id, detail,
+                                     credits, kind))
 
-    def get(self, endpoint: str, params: dict[str, Any]) -> dict[str, Any]:
+    def get(self, endpoint: str, params: dict[str, Any],
+            billing: Billing | None = None) -> dict[str, Any]:
         """One GET; the decoded JSON body on success, else a classified ProviderError."""
         clean = {k: v for k, v in params.items() if v is not None}
         detail = " ".join(f"{k}={v}" for k, v in clean.items())
@@ -204,7 +242,8 @@ class HunterClient:
                     f"Hunter sent a broken answer ({len(body_text)} bytes of invalid JSON)",
                     status=status,
                 ) from None
-            self._record(endpoint, status, started, None, detail)
+            self._record(endpoint, status, started, None, detail,
+                         billing(body) if billing else None)
             return body
         error = classify(status, body_text, response.headers.get("Retry-After"))
         self._record(endpoint, status, started, error.error_id, detail)
@@ -225,15 +264,28 @@ class HunterClient:
         body = self.get("domain-search", {
             "domain": domain, "limit": limit, "offset": offset,
             "type": type, "seniority": seniority, "department": department,
-        })
+        }, bill_domain_search)
         try:
             return parse_domain_search(body, domain, offset=offset, limit=limit)
         except (KeyError, TypeError, ValueError) as exc:
             raise TransientError(f"Hunter sent an unexpected Domain Search answer: {exc}") from None
 
-    def account(self) -> dict[str, Any]:
+    def account(self) -> Account:
+        """The plan and what is left of it (free: no credit is spent)."""
         data: dict[str, Any] = self.get("account", {})["data"]
-        return data
+        requests = data.get("requests") or {}
+        searches = requests.get("searches") or data.get("calls") or {}
+        verifications = requests.get("verifications") or {}
+
+        def num(block: dict[str, Any], key: str) -> int | None:
+            value = block.get(key)
+            return int(value) if isinstance(value, int | float) else None
+
+        return Account(
+            plan_name=_opt_str(data.get("plan_name")), reset_date=_opt_str(data.get("reset_date")),
+            searches_used=num(searches, "used"), searches_available=num(searches, "available"),
+            verifications_used=num(verifications, "used"),
+            verifications_available=num(verifications, "available"), raw=data)
 
 
 def _opt_str(value: Any) -> str | None:

@@ -19,7 +19,14 @@ from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
 from novahunt.runners import collect
-from novahunt.runners.context import Canceled, HandBack, JobContext, backoff
+from novahunt.runners.context import (
+    Canceled,
+    HandBack,
+    JobContext,
+    Postpone,
+    QuotaPaused,
+    backoff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,13 @@ def _run(ctx: JobContext) -> None:
     except HandBack:
         jobs.finish(db, job.id, worker, Status.QUEUED,
                     message="worker shutting down: handed back to the queue")
+    except Postpone as exc:
+        jobs.finish(db, job.id, worker, Status.RETRYING, run_at=time.time() + exc.delay,
+                    message=f"{exc.reason}: back in {exc.delay:.0f}s (the thread is freed)")
+    except QuotaPaused as exc:
+        jobs.finish(db, job.id, worker, Status.RETRYING, waiting_for=exc.provider,
+                    run_at=time.time() + ctx.settings.quota_recheck, error=exc.reason,
+                    message=f"waiting for {exc.provider} credits: {exc.reason}")
     except (PermanentError, ConfigError) as exc:
         jobs.finish(db, job.id, worker, Status.FAILED, error=str(exc), count_error=True)
     except (RetryableError, Exception) as exc:

@@ -13,7 +13,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import store
+from novahunt import ledger, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import PaginationLimit
@@ -53,6 +53,7 @@ def cached_result(db: Database, params: dict[str, Any], freshness: float) -> dic
         "api_calls": 0,
         "cached": True,
         "cached_from_job": found.job_id,
+        "saved_credits": -(-found.emails // 10),
     }
 
 
@@ -90,6 +91,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         # queued behind another collection of the same domain: it may be fresh by now
         cached = cached_result(ctx.db, params, ctx.settings.freshness)
         if cached is not None:
+            with ctx.db.atomic():
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, cached["saved_credits"])
             ctx.event("cached", "a fresh collection is in state.db: no API call")
             return cached
 
@@ -106,7 +109,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             page = ctx.call(partial(
                 client.domain_search, domain, limit=limit, offset=offset,
                 type=params.get("type"), seniority=params.get("seniority"),
-                department=params.get("department")))
+                department=params.get("department")), endpoint="domain-search")
         except PaginationLimit as exc:
             stopped = str(exc)
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
@@ -139,7 +142,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "emails_collected": cp["emails"],
         "total_available": cp["total"] or 0,
         "pages_fetched": cp["pages"],
-        "api_calls": store.calls_of_job(ctx.db, ctx.job.id),
+        "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
+        "credits": ledger.credits_of_job(ctx.db, ctx.job.id),
         "complete": complete,
     }
     if stopped:

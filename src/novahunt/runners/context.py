@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from novahunt import jobs, store
+from novahunt import jobs, ledger, limiter, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import QuotaExhausted, RateLimited, TransientError
@@ -33,6 +33,26 @@ class Canceled(Exception):
 
 class HandBack(Exception):
     """The worker is shutting down; the job goes back to the queue as it stands."""
+
+
+class Postpone(Exception):
+    """Waiting would take longer than the job's patience: free the thread and come
+    back in `delay` seconds (not an error: the attempt is not counted)."""
+
+    def __init__(self, delay: float, reason: str) -> None:
+        super().__init__(reason)
+        self.delay = delay
+        self.reason = reason
+
+
+class QuotaPaused(Exception):
+    """The provider's quota is exhausted: the job waits in `retrying` until credits
+    are back (the worker checks the account) or the user resumes the provider."""
+
+    def __init__(self, provider: str, reason: str) -> None:
+        super().__init__(reason)
+        self.provider = provider
+        self.reason = reason
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:
@@ -63,23 +83,26 @@ class JobContext:
         return self._hunter
 
     def record_call(self, call: CallRecord) -> None:
-        store.record_call(self.db, call, self.job.id)
+        ledger.record_call(self.db, call, self.job.id)
 
     def close(self) -> None:
         if self._hunter is not None:
             self._hunter.close()
 
-    def call(self, fn: Callable[[], T], provider: str = PROVIDER) -> T:
-        """Run one provider request, waiting out throttling and retrying transient
-        failures within this step; what is left over goes to the job level."""
-        throttled = 0.0
+    def call(self, fn: Callable[[], T], *, endpoint: str, provider: str = PROVIDER) -> T:
+        """Run one provider request at the shared rate, waiting out throttling and
+        retrying transient failures within this step. A wait longer than the job's
+        patience postpones the job instead of holding a worker thread."""
+        bucket = f"{provider}:{endpoint}"
+        windows = self.settings.rates.get(endpoint, ())
+        started = time.monotonic()
         throttles = transients = 0
         while True:
             reason = store.provider_pause(self.db, provider)
             if reason is not None:
-                raise QuotaExhausted(f"{provider} is paused: {reason} "
-                                     "(`novahunt jobs retry` resumes it)")
+                raise QuotaPaused(provider, reason)
             self.check()
+            self._wait_for_slot(bucket, windows, started)
             try:
                 return fn()
             except RateLimited as exc:
@@ -88,12 +111,10 @@ class JobContext:
                 if wait is None:
                     wait = backoff(throttles, self.settings.backoff_base,
                                    self.settings.backoff_max)
-                throttled += wait
-                if throttled > self.settings.throttle_patience:
-                    raise
+                # everyone sending to this bucket waits, not just this job
+                limiter.block(self.db, bucket, time.time() + wait, str(exc))
                 if throttles == 1 or throttles % 10 == 0:
                     self.event("rate_limited", f"{exc} (waiting {wait:.1f}s, #{throttles})")
-                self.sleep(wait, "rate_limited", str(exc))
             except TransientError as exc:
                 transients += 1
                 if transients > self.settings.step_retries:
@@ -105,7 +126,20 @@ class JobContext:
             except QuotaExhausted as exc:
                 with self.db.atomic():
                     store.pause_provider(self.db, provider, str(exc), self.job.id)
-                raise
+                raise QuotaPaused(provider, str(exc)) from None
+
+    def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
+                       started: float) -> None:
+        left = self.settings.patience - (time.monotonic() - started)
+        at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left))
+        if at is None:
+            wait = limiter.earliest(self.db, bucket, windows) - time.time()
+            raise Postpone(max(1.0, wait), f"{bucket} is busy for {wait:.0f}s")
+        wait = at - time.time()
+        if wait > 1.0:
+            self.sleep(wait, "rate_limited", f"waiting {wait:.0f}s for the rate limit")
+        elif wait > 0 and self.stop.wait(wait):
+            raise HandBack()
 
     # -- steps -------------------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""The API-call ledger and the cache-hit log: what the work cost and what it saved.
+
+Every provider request is a row (endpoint, HTTP status, job, time, credits billed),
+written as it happens and outside the job's step transaction, so a request whose step
+later rolls back is still on the bill. `summary` reads both for `novahunt stats`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from novahunt.db import Database
+from novahunt.providers.hunter import CallRecord
+
+
+def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:
+    with db.atomic():
+        db.execute(
+            "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id,"
+            " duration_ms, detail, credits, credit_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), call.provider, call.endpoint, call.status, call.error_id, job_id,
+             call.duration_ms, call.detail, call.credits, call.credit_kind))
+
+
+def calls_of_job(db: Database, job_id: int) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM api_calls WHERE job_id = ?", (job_id,)))
+
+
+def credits_of_job(db: Database, job_id: int) -> int:
+    return int(db.scalar(
+        "SELECT COALESCE(SUM(credits), 0) FROM api_calls WHERE job_id = ?", (job_id,)))
+
+
+def record_cache_hit(db: Database, kind: str, job_id: int | None, saved_credits: int) -> None:
+    db.execute("INSERT INTO cache_hits (at, kind, job_id, saved_credits) VALUES (?, ?, ?, ?)",
+               (time.time(), kind, job_id, saved_credits))
+
+
+def summary(db: Database, since: float) -> dict[str, Any]:
+    requests = [
+        {"provider": r["provider"], "endpoint": r["endpoint"], "status": r["status"],
+         "count": r["n"], "credits": r["credits"]}
+        for r in db.query(
+            "SELECT provider, endpoint, status, COUNT(*) AS n, COALESCE(SUM(credits), 0)"
+            " AS credits FROM api_calls WHERE at >= ? GROUP BY provider, endpoint, status"
+            " ORDER BY provider, endpoint, status", (since,))
+    ]
+    credits = {
+        r["credit_kind"]: r["n"] for r in db.query(
+            "SELECT credit_kind, SUM(credits) AS n FROM api_calls WHERE at >= ?"
+            " AND credit_kind IS NOT NULL GROUP BY credit_kind", (since,))
+    }
+    hits = {
+        r["kind"]: {"count": r["n"], "saved_credits": r["saved"]} for r in db.query(
+            "SELECT kind, COUNT(*) AS n, COALESCE(SUM(saved_credits), 0) AS saved"
+            " FROM cache_hits WHERE at >= ? GROUP BY kind", (since,))
+    }
+    span = db.one("SELECT MIN(at) AS first, MAX(at) AS last FROM api_calls WHERE at >= ?",
+                  (since,))
+    total = sum(r["count"] for r in requests)
+    ok = sum(r["count"] for r in requests if 200 <= r["status"] < 300)
+    return {
+        "requests": requests,
+        "requests_total": total,
+        "request_success_rate": round(ok / total, 4) if total else None,
+        "throttled": sum(r["count"] for r in requests if r["status"] in (403, 429)),
+        "credits": credits,
+        "cache_hits": hits,
+        "first_request_at": span["first"] if span else None,
+        "last_request_at": span["last"] if span else None,
+    }

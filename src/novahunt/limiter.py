@@ -1,0 +1,113 @@
+"""One rate limiter for every thread and process on the machine, kept in state.db.
+
+Each provider endpoint is a bucket with one or more windows ("15/s,500/min"). A caller
+*reserves* the next free send time in one `BEGIN IMMEDIATE` transaction and then sleeps
+until it, so threads and processes queue up in order instead of racing and retrying.
+
+The bucket is a sliding-window log: the n-th most recent reservation of a window of n
+per period must lie a full period before the new one, for every window, and slots are
+handed out in time order. That keeps any stretch of one period under n requests, which
+is what a server counting requests over a sliding window checks (a token bucket would
+allow up to 2n-1 across a refill). A small margin on each period absorbs network jitter
+between send and arrival.
+
+When the server throttles anyway (another program shares the key), a Retry-After
+becomes a block on the bucket: every worker's next reservation starts after it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from novahunt.db import Database
+from novahunt.errors import ConfigError
+
+_UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
+          "h": 3600.0, "hour": 3600.0, "d": 86400.0, "day": 86400.0}
+_WINDOW = re.compile(r"^\s*(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*([a-z]+)\s*$")
+
+# Hunter's published limits per API key (hunter.io/api-documentation/v2)
+HUNTER_LIMITS = {
+    "domain-search": "15/s,500/min",
+    "email-finder": "15/s,500/min",
+    "email-verifier": "10/s,300/min",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    count: int
+    period: float
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "d"}.get(self.period)
+        return f"{self.count}/{unit}" if unit else f"{self.count}/{self.period:g}s"
+
+
+def parse_limit(text: str, origin: str = "rate limit") -> tuple[Window, ...]:
+    """'10/s,300/min' -> two windows. Also '5/2s', '1000/h'."""
+    windows = []
+    for part in text.split(","):
+        match = _WINDOW.match(part.lower())
+        name = match.group(3) if match else ""
+        unit = _UNITS.get(name) or _UNITS.get(name.rstrip("s"))
+        if not match or unit is None or int(match.group(1)) < 1:
+            raise ConfigError(f"{origin}: {text!r} is not a rate like 10/s,300/min")
+        scale = float(match.group(2)) if match.group(2) else 1.0
+        windows.append(Window(int(match.group(1)), scale * unit))
+    return tuple(sorted(windows, key=lambda w: w.period))
+
+
+def margin(period: float) -> float:
+    return max(0.02, 0.02 * period)
+
+
+def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: float) -> float:
+    at = now
+    until = db.scalar("SELECT until FROM rate_blocks WHERE bucket = ?", (bucket,))
+    if until is not None:
+        at = max(at, float(until))
+    latest = db.scalar("SELECT MAX(at) FROM rate_slots WHERE bucket = ?", (bucket,))
+    if latest is not None:
+        at = max(at, float(latest))  # first come, first served
+    for w in windows:
+        nth = db.scalar(
+            "SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at DESC LIMIT 1 OFFSET ?",
+            (bucket, w.count - 1))
+        if nth is not None:
+            at = max(at, float(nth) + w.period + margin(w.period))
+    return at
+
+
+def earliest(db: Database, bucket: str, windows: tuple[Window, ...]) -> float:
+    """When a reservation made now would be served."""
+    return _next_slot(db, bucket, windows, time.time())
+
+
+def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
+            max_wait: float, now: float | None = None) -> float | None:
+    """Reserve the next send time for `bucket`; None if it is more than `max_wait`
+    away (nothing is reserved then, so a postponed job wastes no slot)."""
+    now = time.time() if now is None else now
+    with db.atomic():
+        at = _next_slot(db, bucket, windows, now)
+        if at - now > max_wait:
+            return None
+        db.execute("INSERT INTO rate_slots (bucket, at) VALUES (?, ?)", (bucket, at))
+        longest = max((w.period for w in windows), default=1.0)
+        db.execute("DELETE FROM rate_slots WHERE bucket = ? AND at < ?",
+                   (bucket, now - 2 * longest - 1))
+    return at
+
+
+def block(db: Database, bucket: str, until: float, reason: str) -> None:
+    """Nobody sends to `bucket` before `until` (the server said Retry-After)."""
+    with db.atomic():
+        db.execute(
+            "INSERT INTO rate_blocks (bucket, until, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT (bucket) DO UPDATE SET until = CASE WHEN excluded.until >"
+            " rate_blocks.until THEN excluded.until ELSE rate_blocks.until END,"
+            " reason = excluded.reason", (bucket, until, reason))
+
