@@ -443,6 +443,30 @@ def listing(db: Database, *, status: str | None = None, type: str | None = None,
     return _jobs(db, db.query(sql, (*params, limit)))
 
 
+def count_by_status(db: Database) -> dict[str, int]:
+    return {r["status"]: r["n"] for r in db.query(
+        "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")}
+
+
+def finished_since(db: Database, since: float) -> dict[str, Any]:
+    """Jobs that ended in the window: counts by status and the span they ran over."""
+    rows = db.query(
+        "SELECT status, COUNT(*) AS n, MIN(started_at) AS first, MAX(finished_at) AS last"
+        " FROM jobs WHERE finished_at >= ? GROUP BY status", (since,))
+    starts = [r["first"] for r in rows if r["first"] is not None]
+    ends = [r["last"] for r in rows if r["last"] is not None]
+    return {
+        "by_status": {r["status"]: r["n"] for r in rows},
+        "first_started_at": min(starts) if starts else None,
+        "last_finished_at": max(ends) if ends else None,
+    }
+
+
+def waiting_for_quota(db: Database) -> int:
+    return int(db.scalar(
+        "SELECT COUNT(*) FROM jobs WHERE status = 'retrying' AND waiting_for IS NOT NULL"))
+
+
 def cleanup(db: Database, older_than: float) -> int:
     """Delete finished jobs (and their events and tags) that ended before the cutoff."""
     with db.atomic():

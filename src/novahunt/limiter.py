@@ -9,7 +9,7 @@ per period must lie a full period before the new one, for every window, and slot
 handed out in time order. That keeps any stretch of one period under n requests, which
 is what a server counting requests over a sliding window checks (a token bucket would
 allow up to 2n-1 across a refill). A small margin on each period absorbs network jitter
-between send and arrival.
+between send and arrival, and slots are spaced evenly rather than handed out in bursts.
 
 When the server throttles anyway (another program shares the key), a Retry-After
 becomes a block on the bucket: every worker's next reservation starts after it.
@@ -61,7 +61,7 @@ def parse_limit(text: str, origin: str = "rate limit") -> tuple[Window, ...]:
 
 
 def margin(period: float) -> float:
-    return max(0.02, 0.02 * period)
+    return max(0.03, 0.02 * period)
 
 
 def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: float) -> float:
@@ -70,8 +70,14 @@ def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: floa
     if until is not None:
         at = max(at, float(until))
     latest = db.scalar("SELECT MAX(at) FROM rate_slots WHERE bucket = ?", (bucket,))
-    if latest is not None:
-        at = max(at, float(latest))  # first come, first served
+    if latest is not None and windows:
+        # first come, first served, and evenly spaced: a burst of n requests sent at
+        # once reaches the server spread out by thread scheduling, and its stragglers
+        # would share a window with the next period's first requests
+        shortest = windows[0]  # parse_limit sorts them by period
+        at = max(at, float(latest) + shortest.period / shortest.count)
+    elif latest is not None:
+        at = max(at, float(latest))
     for w in windows:
         nth = db.scalar(
             "SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at DESC LIMIT 1 OFFSET ?",

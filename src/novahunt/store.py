@@ -69,6 +69,10 @@ def count_contacts(db: Database, domain: str) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM contacts WHERE domain = ?", (domain,)))
 
 
+def count_new_contacts(db: Database, since: float) -> int:
+    return int(db.scalar("SELECT COUNT(*) FROM contacts WHERE first_seen_at >= ?", (since,)))
+
+
 def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
     """Contacts of a domain, best first, streamed row by row."""
     cursor = db.execute(

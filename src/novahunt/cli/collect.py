@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import typer
 
-from novahunt import dispatch
+from novahunt import account, dispatch
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.config import Settings
+from novahunt.db import Database
 from novahunt.domains import normalise_domain, read_domain_file
-from novahunt.errors import BadInput
-from novahunt.jobs import Job
+from novahunt.errors import BadInput, NovahuntError
+from novahunt.jobs import Job, NewJob
 from novahunt.runners import collect as collect_runner
 from novahunt.timeparse import parse_duration, parse_when
 
@@ -44,6 +47,8 @@ def collect(
     follow: bool = typer.Option(False, "--follow", "-F",
                                 help="Show live progress until the jobs end."),
     json_: bool = typer.Option(False, "--json", help="Print the jobs as JSON."),
+    yes: bool = typer.Option(False, "--yes", "-y",
+                             help="Do not ask when the account may lack credits."),
 ) -> None:
     """Collect every email Hunter has for DOMAINS, as background jobs.
 
@@ -72,6 +77,9 @@ def collect(
         db, settings, list(dict.fromkeys(d for _, d in pairs)), priority=priority,
         run_at=run_at, max_results=max_results or settings.max_collect, type=type_,
         seniority=seniority, department=department, tags=tag or [], refresh=refresh)
+    needing = [spec for spec in specs if spec.result is None]
+    if file is not None and needing:
+        _check_credits(db, settings, needing, yes)
     created = dispatch.submit(db, specs)
 
     if json_:
@@ -109,3 +117,31 @@ def _report(created: list[tuple[Job, bool]]) -> None:
     else:
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         out.print(f"{len(lines)} jobs: {summary}")
+
+
+def _check_credits(db: Database, settings: Settings, needing: list[NewJob], yes: bool) -> None:
+    """Before bulk work: say so (and ask) when the account cannot pay for it."""
+    try:
+        info = account.fetch(db, settings)
+    except NovahuntError as exc:
+        err.print(f"[yellow]could not check your credits: {exc}[/]")
+        return
+    left = info.searches_left
+    low = len(needing)  # a domain with any email costs at least one search credit
+    high = sum(-(-spec.params["max_results"] // 10) for spec in needing)
+    if left is None or left >= low:
+        if left is not None and left < high:
+            err.print(f"[yellow]{left} search credits left; big domains may need up to "
+                      f"{high}: jobs wait for credits if they run out[/]")
+        return
+    message = (f"{len(needing)} domains need at least {low} search credits (up to {high}); "
+               f"your Hunter account has {left} left")
+    if yes:
+        err.print(f"[yellow]{message}: queueing anyway (--yes)[/]")
+    elif sys.stdin.isatty():
+        if not typer.confirm(f"{message}. Queue them anyway?", default=False, err=True):
+            err.print("nothing queued")
+            raise typer.Exit(1)
+    else:
+        err.print(f"[yellow]warning: {message}; queueing anyway (not a terminal; "
+                  "--yes silences this)[/]")

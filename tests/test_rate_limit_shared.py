@@ -1,0 +1,146 @@
+"""One rate limiter for all threads and processes: no 429s, shared Retry-After,
+long waits postpone the job instead of holding a thread."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from conftest import drain, run_process, spawn
+from novahunt import config, jobs, limiter
+from novahunt.db import Database
+from novahunt.errors import ConfigError
+from novahunt.jobs import Status
+from novahunt.limiter import Window, parse_limit
+from novahunt.sandbox import Fault, Sandbox
+from novahunt.worker import WorkerRuntime
+
+
+def max_in_any_window(times: list[float], period: float) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= period:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize(("text", "windows"), [
+    ("10/s", (Window(10, 1.0),)),
+    ("10/s,300/min", (Window(10, 1.0), Window(300, 60.0))),
+    ("300/min, 10/sec", (Window(10, 1.0), Window(300, 60.0))),
+    ("5/2s", (Window(5, 2.0),)),
+    ("1000/hour", (Window(1000, 3600.0),)),
+])
+def test_limits_parse(text: str, windows: tuple[Window, ...]) -> None:
+    assert parse_limit(text) == windows
+
+
+@pytest.mark.parametrize("text", ["", "ten/s", "10", "10/fortnight", "0/s", "10/s,"])
+def test_bad_limits_are_refused(text: str) -> None:
+    with pytest.raises(ConfigError, match="not a rate"):
+        parse_limit(text)
+
+
+def test_defaults_are_hunters_and_env_overrides_each_endpoint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOVAHUNT_RATE_DOMAIN_SEARCH")
+    rates = config.load().rates
+    assert rates["domain-search"] == (Window(15, 1.0), Window(500, 60.0))
+    assert rates["email-verifier"] == (Window(10, 1.0), Window(300, 60.0))
+    monkeypatch.setenv("NOVAHUNT_RATE_EMAIL_VERIFIER", "2/s,100/min")
+    assert config.load().rates["email-verifier"] == (Window(2, 1.0), Window(100, 60.0))
+
+
+def test_reservations_from_many_threads_keep_every_window(state: Database) -> None:
+    windows = parse_limit("20/s,50/2s")
+    slots: list[float] = []
+    lock = threading.Lock()
+
+    def take(n: int) -> None:
+        for _ in range(n):
+            at = limiter.reserve(state, "t:x", windows, max_wait=60)
+            assert at is not None
+            with lock:
+                slots.append(at)
+
+    threads = [threading.Thread(target=take, args=(15,)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(slots) == 90
+    assert max_in_any_window(slots, 1.0) <= 20
+    assert max_in_any_window(slots, 2.0) <= 50
+    # evenly spaced at the per-second rate, and no slower than that
+    assert 89 * 0.05 <= max(slots) - min(slots) < 89 * 0.05 + 0.2
+
+
+def test_two_worker_processes_stay_under_the_servers_limit(
+        state: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVAHUNT_RATE_DOMAIN_SEARCH", "10/s")
+    monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
+    with Sandbox("k" * 24, rate_limit_per_second=10) as box:
+        monkeypatch.setenv("NOVAHUNT_HUNTER_URL", box.url)
+        monkeypatch.setenv("HUNTER_API_KEY", "k" * 24)
+        for i in range(8):
+            box.add_domain(f"r{i}.example", 45)
+        queued = run_process("collect", *(f"r{i}.example" for i in range(8)), "--json")
+        assert queued.returncode == 0, queued.stderr
+        workers = [spawn("worker", "--concurrency", "4", "--burst") for _ in range(2)]
+        for w in workers:
+            assert w.wait(timeout=120) == 0
+        statuses = [r.status for r in box.requests]
+    assert statuses.count(429) == 0
+    assert len(statuses) == 40
+    ids = [item["id"] for item in json.loads(queued.stdout)]
+    assert all(jobs.get(state, i).status is Status.COMPLETED for i in ids)
+
+
+def test_a_retry_after_slows_every_worker_down(
+        sandbox: Sandbox, state: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
+    for i in range(4):
+        sandbox.add_domain(f"ra{i}.example", 60)
+    sandbox.inject(Fault(status=429, error_id="too_many_requests",
+                         details="Too many requests, try again later.", retry_after="2"))
+    queued = run_process("collect", *(f"ra{i}.example" for i in range(4)))
+    assert queued.returncode == 0
+    done = run_process("worker", "--concurrency", "4", "--burst", timeout=60)
+    assert done.returncode == 0, done.stderr
+    throttled = [r for r in sandbox.requests if r.status == 429]
+    assert len(throttled) == 1
+    t = throttled[0].at
+    # requests already on the wire when the 429 went out may arrive just after it;
+    # nothing sent after it arrives before Retry-After has passed
+    in_flight = [r for r in sandbox.requests if t < r.at < t + 0.1]
+    early = [r for r in sandbox.requests if t + 0.1 <= r.at < t + 1.95]
+    assert len(in_flight) <= 3 and early == []
+    assert any(r.at >= t + 1.95 for r in sandbox.requests)
+
+
+def test_a_wait_longer_than_the_patience_frees_the_thread(
+        sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVAHUNT_PATIENCE", "1s")
+    inline_worker.settings = config.load()
+    sandbox.add_domain("patient.example", 5)
+    sandbox.inject(Fault(status=429, error_id="too_many_requests",
+                         details="Too many requests, try again later.", retry_after="3"))
+    from novahunt import dispatch
+    from novahunt.runners import collect
+    specs = collect.plan(state, inline_worker.settings, ["patient.example"], max_results=10)
+    [(job, _)] = dispatch.submit(state, specs)
+    started = time.monotonic()
+    drain(inline_worker)
+    assert time.monotonic() - started < 2.0  # the thread did not sleep out the 3 s
+    waiting = jobs.get(state, job.id, events=True)
+    assert waiting.status is Status.RETRYING and waiting.errors == 0
+    assert waiting.run_at - time.time() > 1.0
+    time.sleep(max(0.0, waiting.run_at - time.time()) + 0.05)
+    drain(inline_worker)
+    assert jobs.get(state, job.id).status is Status.COMPLETED
