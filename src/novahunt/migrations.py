@@ -20,7 +20,8 @@ def m001_create_jobs(conn: sqlite3.Connection) -> None:
     conn.execute(
         """
         CREATE TABLE jobs (
-            id INTEGER PRIMARY KEY,
+            -- never reused after cleanup: the ledger and old messages name job ids
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             type TEXT NOT NULL,
             status TEXT NOT NULL,
             priority INTEGER NOT NULL DEFAULT 3,

@@ -156,8 +156,8 @@ class WorkerRuntime:
             if burst:
                 if jobs.count_pending(self.db) == 0:
                     idle_since = idle_since or time.monotonic()
-                    # a short grace period lets a just-finished job's follow-up land
-                    if time.monotonic() - idle_since > 0.3:
+                    # seen idle on two rounds in a row, not just between two jobs
+                    if time.monotonic() - idle_since >= 0.1:
                         return
                 else:
                     idle_since = None

@@ -34,12 +34,14 @@ def dedupe_key(params: dict[str, Any]) -> str:
     return f"{TYPE}:{params['domain']}:{filters_key(params)}"
 
 
-def cached_result(db: Database, params: dict[str, Any], freshness: float) -> dict[str, Any] | None:
-    """A result served from state.db when a fresh enough collection covers the ask."""
+def cached_result(db: Database, params: dict[str, Any],
+                  since: float) -> dict[str, Any] | None:
+    """A result served from state.db when a collection finished since `since` covers
+    the ask."""
     if params.get("refresh"):
         return None
     found = store.fresh_collection(db, params["domain"], filters_key(params),
-                                   params["max_results"], time.time() - freshness)
+                                   params["max_results"], since)
     if found is None:
         return None
     facts = store.domain_facts(db, params["domain"]) or {}
@@ -72,7 +74,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
-            result=cached_result(db, params, settings.freshness),
+            result=cached_result(db, params, time.time() - settings.freshness),
         ))
     if any(spec.result is None for spec in specs):
         settings.require_key()  # refuse now rather than queue jobs that cannot run
@@ -88,8 +90,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "offset": 0, "pages": 0, "total": None, "emails": 0}
 
     if cp["pages"] == 0:
-        # queued behind another collection of the same domain: it may be fresh by now
-        cached = cached_result(ctx.db, params, ctx.settings.freshness)
+        # queued behind another collection of the same domain: one that finished after
+        # this job was queued serves it (an older one was judged stale when it queued)
+        cached = cached_result(ctx.db, params, ctx.job.created_at)
         if cached is not None:
             with ctx.db.atomic():
                 ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, cached["saved_credits"])
