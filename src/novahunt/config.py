@@ -35,6 +35,7 @@ class Settings:
     patience: float = 60.0                # longest wait inside a job before it yields
     job_backoff: float = 30.0             # first job-level retry delay, doubling
     quota_recheck: float = 300.0          # how often a paused provider's account is asked
+    verify_max_age: float = 30 * 86400.0  # a verification this recent is not paid again
     rates: dict[str, tuple[Window, ...]] = field(default_factory=lambda: {
         endpoint: parse_limit(text) for endpoint, text in HUNTER_LIMITS.items()})
 
@@ -63,6 +64,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "patience": ("NOVAHUNT_PATIENCE", "duration"),
     "job_backoff": ("NOVAHUNT_JOB_BACKOFF", "duration"),
     "quota_recheck": ("NOVAHUNT_QUOTA_RECHECK", "duration"),
+    "verify_max_age": ("NOVAHUNT_VERIFY_MAX_AGE", "duration"),
 }
 # config.toml may also spell the Hunter settings the way the environment does
 _TOML_ALIASES = {

@@ -7,7 +7,8 @@
     └── ProviderError                      anything a provider answered or failed to answer
         ├── RetryableError                 worth asking again later
         │   ├── RateLimited                429/403 throttling; carries Retry-After
-        │   └── TransientError             5xx, timeouts, connection errors, broken JSON
+        │   ├── TransientError             5xx, timeouts, connection errors, broken JSON
+        │   └── NotReady                   202/222: no final answer yet, ask again later
         └── PermanentError                 asking again gives the same answer
             ├── AuthError          exit 3  401: the key is missing or refused
             ├── QuotaExhausted             402, billing-period 429, restricted account
@@ -72,6 +73,11 @@ class RateLimited(RetryableError):
 
 class TransientError(RetryableError):
     pass
+
+
+class NotReady(RetryableError):
+    """The provider has no final answer yet (verification in progress, or the remote
+    mail server failed): ask again later, and never cache this as a result."""
 
 
 class PermanentError(ProviderError):

@@ -17,14 +17,15 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from novahunt import ledger
+from novahunt import items, ledger
 from novahunt.db import Database, Row
 from novahunt.errors import BadInput, JobNotFound
-from novahunt.timeparse import to_iso
+from novahunt.timeparse import iso_ts
+
+iso = iso_ts  # jobs.iso: the timestamp format of every job field
 
 
 class Status(StrEnum):
@@ -98,6 +99,8 @@ class NewJob:
     max_attempts: int = 3
     # set to complete the job at creation (a fresh result served from state.db)
     result: dict[str, Any] | None = None
+    # the input list of a list job (verify's emails), stored as job items
+    items: Sequence[str] = ()
 
 
 def _loads(text: str | None) -> Any:
@@ -211,6 +214,8 @@ def create(db: Database, specs: Iterable[NewJob],
                 out.append((int(existing), False))
                 continue
             job_id = int(row["id"])
+            if spec.items:
+                items.add(db, job_id, spec.items)
             for tag in dict.fromkeys(spec.tags):
                 db.execute("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", (job_id, tag))
             if status is Status.COMPLETED:
@@ -474,10 +479,6 @@ def cleanup(db: Database, older_than: float) -> int:
             "DELETE FROM jobs WHERE status IN ('completed', 'failed', 'canceled')"
             " AND finished_at < ?", (older_than,))
     return cur.rowcount
-
-
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else to_iso(datetime.fromtimestamp(ts, UTC))
 
 
 def to_dict(job: Job, *, events: bool = True) -> dict[str, Any]:

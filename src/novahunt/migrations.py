@@ -204,11 +204,54 @@ def m004_rate_limits_and_credits(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX cache_hits_at ON cache_hits (at)")
 
 
+def m005_verification_cache_and_job_items(conn: sqlite3.Connection) -> None:
+    # one row per email ever verified: a second verification within --max-age is free
+    conn.execute(
+        """
+        CREATE TABLE verifications (
+            email TEXT PRIMARY KEY,
+            -- valid, invalid, accept_all, webmail, disposable, unknown, or claimed (451)
+            status TEXT NOT NULL,
+            result TEXT,               -- deliverable undeliverable risky
+            score INTEGER,
+            answer TEXT,               -- the provider's full answer (JSON)
+            reason TEXT,               -- why, when decided without the provider
+            source TEXT NOT NULL,      -- who decided: the verifier, a syntax check, ...
+            first_verified_at REAL NOT NULL,
+            last_verified_at REAL NOT NULL,
+            asked_count INTEGER NOT NULL DEFAULT 0   -- how often jobs asked for it
+        )
+        """
+    )
+    conn.execute("CREATE INDEX verifications_status ON verifications (status)")
+    # single flight: the job verifying an email right now; others wait for its answer
+    conn.execute(
+        "CREATE TABLE verification_claims (email TEXT PRIMARY KEY, job_id INTEGER NOT NULL,"
+        " until REAL NOT NULL)")
+    # the input of list jobs (verify): each item's state is the job's checkpoint
+    conn.execute(
+        """
+        CREATE TABLE job_items (
+            job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',   -- pending, deferred, done
+            outcome TEXT,
+            tries INTEGER NOT NULL DEFAULT 0,
+            next_at REAL,
+            PRIMARY KEY (job_id, seq)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX job_items_state ON job_items (job_id, state, seq)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
     m003_create_ledger_and_workers,
     m004_rate_limits_and_credits,
+    m005_verification_cache_and_job_items,
 ]
 
 

@@ -35,6 +35,8 @@ _STYLE = {
 
 def label(job: Job) -> str:
     target = job.params.get("domain") or job.params.get("target") or ""
+    if job.type == "verify":
+        target = f"{job.params.get('emails')} emails ({target})"
     return f"#{job.id} {job.type} {target}".strip()
 
 
@@ -42,26 +44,45 @@ def describe(job: Job) -> str:
     stage = job.progress_stage or str(job.status)
     if job.status is Status.FAILED:
         return f"failed: {job.error}"
+    if job.status is Status.COMPLETED and job.result and "verified" in job.result:
+        r = job.result
+        return (f"completed: {r['verified']} verified, {r['cached']} cached, "
+                f"{r['invalid_syntax']} bad syntax")
     if job.status is Status.COMPLETED and job.result:
         n = job.result.get("emails_collected")
         cached = " (from state.db)" if job.result.get("cached") else ""
         return f"completed: {n} emails{cached}" if n is not None else "completed"
-    if job.status in (Status.RUNNING,) and job.progress_message and stage != "collecting":
+    if job.status is Status.RUNNING and job.progress_message and stage == "verifying":
+        return job.progress_message
+    if job.status is Status.RUNNING and job.progress_message and stage != "collecting":
         return f"{stage}: {job.progress_message}"[:70]
     if job.status is not Status.RUNNING:
         return str(job.status)
     return stage
 
 
+def _follow_ups(ids: list[int], current: list[Job]) -> bool:
+    """Add jobs that followed jobs created (collect --verify); True if any was added."""
+    added = False
+    for job in current:
+        follow_up = (job.result or {}).get("verify_job")
+        if follow_up is not None and follow_up not in ids:
+            ids.append(int(follow_up))
+            added = True
+    return added
+
+
 def follow(db: Database, ids: Sequence[int], console: Console,
            tick: Callable[[], None] | None = None) -> list[Job]:
-    """Watch jobs until all are finished; returns them as they ended."""
+    """Watch jobs, and the follow-up jobs they create, until all are finished;
+    returns them as they ended."""
+    ids = list(ids)
     if console.is_terminal:
         return _follow_bars(db, ids, console, tick)
     return _follow_plain(db, ids, console, tick)
 
 
-def _follow_bars(db: Database, ids: Sequence[int], console: Console,
+def _follow_bars(db: Database, ids: list[int], console: Console,
                  tick: Callable[[], None] | None) -> list[Job]:
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -81,14 +102,14 @@ def _follow_bars(db: Database, ids: Sequence[int], console: Console,
                 if job.id not in tasks:
                     tasks[job.id] = bars.add_task(label(job), total=total, state=state)
                 bars.update(tasks[job.id], completed=done, total=total, state=state)
-            if all(j.finished for j in current):
+            if all(j.finished for j in current) and not _follow_ups(ids, current):
                 return current
             if tick:
                 tick()
             time.sleep(POLL)
 
 
-def _follow_plain(db: Database, ids: Sequence[int], console: Console,
+def _follow_plain(db: Database, ids: list[int], console: Console,
                   tick: Callable[[], None] | None) -> list[Job]:
     seen: dict[int, tuple[str, float]] = {}
     while True:
@@ -105,7 +126,7 @@ def _follow_plain(db: Database, ids: Sequence[int], console: Console,
                 console.print(f"{label(job)}: {text}{count}", highlight=False,
                               soft_wrap=True)
                 seen[job.id] = (text, now)
-        if all(j.finished for j in current):
+        if all(j.finished for j in current) and not _follow_ups(ids, current):
             return current
         if tick:
             tick()

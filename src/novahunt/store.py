@@ -15,6 +15,7 @@ from typing import Any
 
 from novahunt.db import Database
 from novahunt.providers.hunter import Contact, DomainFacts
+from novahunt.timeparse import iso_ts as iso
 
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "position", "department", "seniority", "type",
@@ -73,15 +74,27 @@ def count_new_contacts(db: Database, since: float) -> int:
     return int(db.scalar("SELECT COUNT(*) FROM contacts WHERE first_seen_at >= ?", (since,)))
 
 
+def emails_of(db: Database, domain: str) -> list[str]:
+    return [r[0] for r in db.query(
+        "SELECT email FROM contacts WHERE domain = ? ORDER BY id", (domain,))]
+
+
 def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
-    """Contacts of a domain, best first, streamed row by row."""
+    """Contacts of a domain with our own verification of each, best first, streamed."""
+    columns = ", ".join(f"c.{f}" for f in CONTACT_FIELDS)
     cursor = db.execute(
-        f"SELECT {', '.join(CONTACT_FIELDS)}, sources, source FROM contacts WHERE domain = ?"
-        " ORDER BY confidence IS NULL, confidence DESC, email", (domain,))
+        f"SELECT {columns}, c.sources, c.source, v.status AS verify_status,"
+        " v.result AS verify_result, v.score AS verify_score,"
+        " v.last_verified_at AS verified_at FROM contacts c"
+        " LEFT JOIN verifications v ON v.email = c.email WHERE c.domain = ?"
+        " ORDER BY c.confidence IS NULL, c.confidence DESC, c.email", (domain,))
     for row in cursor:
         item = {k: row[k] for k in CONTACT_FIELDS}
         item["sources"] = json.loads(row["sources"] or "[]")
         item["source"] = row["source"]
+        for key in ("verify_status", "verify_result", "verify_score"):
+            item[key] = row[key]
+        item["verified_at"] = iso(row["verified_at"])
         yield item
 
 

@@ -159,3 +159,8 @@ def humanize_ago(dt: datetime, now: datetime | None = None) -> str:
     else:
         amount = f"{magnitude // 86400}d"
     return f"{amount} ago" if seconds > 0 else f"in {amount}"
+
+
+def iso_ts(ts: float | None) -> str | None:
+    """An epoch timestamp as `to_iso` text; None stays None."""
+    return None if ts is None else to_iso(datetime.fromtimestamp(ts, UTC))

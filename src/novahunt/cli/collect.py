@@ -47,6 +47,8 @@ def collect(
     follow: bool = typer.Option(False, "--follow", "-F",
                                 help="Show live progress until the jobs end."),
     json_: bool = typer.Option(False, "--json", help="Print the jobs as JSON."),
+    verify: bool = typer.Option(False, "--verify", help="Then verify the emails found "
+                                "(a verify job, through the verification cache)."),
     yes: bool = typer.Option(False, "--yes", "-y",
                              help="Do not ask when the account may lack credits."),
 ) -> None:
@@ -76,15 +78,17 @@ def collect(
     specs = collect_runner.plan(
         db, settings, list(dict.fromkeys(d for _, d in pairs)), priority=priority,
         run_at=run_at, max_results=max_results or settings.max_collect, type=type_,
-        seniority=seniority, department=department, tags=tag or [], refresh=refresh)
+        seniority=seniority, department=department, tags=tag or [], refresh=refresh,
+        verify=verify)
     needing = [spec for spec in specs if spec.result is None]
     if file is not None and needing:
         _check_credits(db, settings, needing, yes)
     created = dispatch.submit(db, specs)
 
     if json_:
-        print_json([{"id": j.id, "domain": j.params["domain"], "status": str(j.status),
-                     "created": new} for j, new in created])
+        print_json([{"id": j.id, "type": j.type,
+                     "domain": j.params.get("domain") or j.params["source"].split(":", 1)[-1],
+                     "status": str(j.status), "created": new} for j, new in created])
     else:
         _report(created)
     if follow:
@@ -98,6 +102,10 @@ def _report(created: list[tuple[Job, bool]]) -> None:
     lines = []
     counts: dict[str, int] = {}
     for job, new in created:
+        if job.type != "collect":
+            lines.append(f"#{job.id} verify {job.params['emails']} emails of "
+                         f"{job.params['source'].split(':', 1)[-1]}: {job.status}")
+            continue
         domain = job.params["domain"]
         if not new:
             key = "already queued or running"

@@ -43,11 +43,12 @@ def _root(
 
 
 def _register() -> None:
-    from novahunt.cli import collect, demo, jobs, results, stats, worker
+    from novahunt.cli import collect, demo, jobs, results, stats, verify, worker
 
     collect.register(app)
     worker.register(app)
     app.add_typer(jobs.app, name="jobs")
+    verify.register(app)
     results.register(app)
     stats.register(app)
     demo.register(app)

@@ -21,7 +21,8 @@ from novahunt.errors import BadInput
 
 FIELDS = ["email", "first_name", "last_name", "position", "department", "seniority",
           "type", "confidence", "verification_status", "verification_date", "linkedin",
-          "twitter", "phone_number", "source"]
+          "twitter", "phone_number", "source", "verify_status", "verify_result",
+          "verify_score", "verified_at"]
 FORMATS = ("table", "csv", "json", "jsonl")
 
 
@@ -79,13 +80,14 @@ def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
     else:
         table = Table(box=None, header_style="bold")
         table.add_column("EMAIL", no_wrap=True)
-        for col in ("NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF."):
+        for col in ("NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF.", "VERIFIED"):
             table.add_column(col, overflow="fold")
         for row in rows:
             name = " ".join(x for x in (row["first_name"], row["last_name"]) if x)
             table.add_row(row["email"], name, row["position"] or "", row["department"] or "",
                           row["type"] or "",
-                          "" if row["confidence"] is None else str(row["confidence"]))
+                          "" if row["confidence"] is None else str(row["confidence"]),
+                          row["verify_status"] or "")
             count += 1
         if count:
             (out if to_terminal else Console(file=fh, width=200)).print(table)

@@ -24,6 +24,7 @@ from novahunt import __version__
 from novahunt.errors import (
     AuthError,
     DataClaimed,
+    NotReady,
     PaginationLimit,
     PermanentError,
     ProviderError,
@@ -110,6 +111,37 @@ class Account:
 Billing = Callable[[dict[str, Any]], tuple[str, int]]
 
 
+def bill_verification(body: dict[str, Any]) -> tuple[str, int]:
+    return "verification", 1
+
+
+@dataclass(frozen=True)
+class Verification:
+    email: str
+    status: str          # valid, invalid, accept_all, webmail, disposable, unknown
+    result: str | None   # deliverable, undeliverable, risky
+    score: int | None
+    answer: dict[str, Any]
+
+
+# the legacy answer has only `result`; map it to today's `status`
+_RESULT_TO_STATUS = {"deliverable": "valid", "undeliverable": "invalid", "risky": "unknown"}
+VERIFICATION_STATUSES = ("valid", "invalid", "accept_all", "webmail", "disposable", "unknown")
+
+
+def parse_verification(email: str, data: dict[str, Any]) -> Verification:
+    status = _opt_str(data.get("status"))
+    result = _opt_str(data.get("result"))
+    if status not in VERIFICATION_STATUSES:
+        if data.get("accept_all") and result == "risky":
+            status = "accept_all"
+        else:
+            status = _RESULT_TO_STATUS.get(result or "", "unknown")
+    score = data.get("score")
+    return Verification(email, status, result,
+                        int(score) if isinstance(score, int | float) else None, data)
+
+
 def bill_domain_search(body: dict[str, Any]) -> tuple[str, int]:
     """A search credit per started block of 10 emails returned; an empty answer is free."""
     emails = (body.get("data") or {}).get("emails") or []
@@ -136,6 +168,13 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
 def _first_error(body: Any) -> tuple[str | None, str]:
     if isinstance(body, dict):
         errors = body.get("errors")
@@ -147,11 +186,7 @@ def _first_error(body: Any) -> tuple[str | None, str]:
 
 def classify(status: int, body_text: str, retry_after: str | None) -> ProviderError:
     """Map a non-success answer to the error a job should act on."""
-    try:
-        body = json.loads(body_text) if body_text else None
-    except ValueError:
-        body = None
-    error_id, details = _first_error(body)
+    error_id, details = _first_error(_json_or_none(body_text))
     lowered = details.lower()
     said = f": {details}" if details else ""
     kw: dict[str, Any] = {"status": status, "error_id": error_id}
@@ -231,6 +266,15 @@ class HunterClient:
             reason = self._scrub(str(exc) or type(exc).__name__)
             raise TransientError(f"cannot reach Hunter: {reason}") from None
         status = response.status_code
+        if status in (202, 222):
+            # 202: still verifying (the body may be empty); 222: the remote mail server
+            # failed. Both are 2xx that raise_for_status lets through, and neither is an
+            # answer.
+            error_id, details = _first_error(_json_or_none(body_text))
+            self._record(endpoint, status, started, error_id or f"http_{status}", detail)
+            raise NotReady(f"Hunter has no answer yet ({status})"
+                           + (f": {details}" if details else ""), status=status,
+                           error_id=error_id)
         if status == 200:
             try:
                 body = json.loads(body_text)
@@ -269,6 +313,10 @@ class HunterClient:
             return parse_domain_search(body, domain, offset=offset, limit=limit)
         except (KeyError, TypeError, ValueError) as exc:
             raise TransientError(f"Hunter sent an unexpected Domain Search answer: {exc}") from None
+
+    def email_verifier(self, email: str) -> Verification:
+        body = self.get("email-verifier", {"email": email}, bill_verification)
+        return parse_verification(email, body["data"])
 
     def account(self) -> Account:
         """The plan and what is left of it (free: no credit is spent)."""

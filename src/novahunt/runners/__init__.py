@@ -18,7 +18,7 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.runners import collect
+from novahunt.runners import collect, verify
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -31,7 +31,7 @@ from novahunt.runners.context import (
 log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {collect.TYPE: collect.run}
+RUNNERS: dict[str, Runner] = {collect.TYPE: collect.run, verify.TYPE: verify.run}
 
 
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
@@ -103,5 +103,11 @@ def _summary(result: dict[str, Any]) -> str:
             text += " (served from state.db)"
         if result.get("stopped_reason"):
             text += f"; stopped early: {result['stopped_reason']}"
+        if result.get("verify_job"):
+            text += f"; verifying them in job {result['verify_job']}"
         return text
+    if "verified" in result:
+        return (f"{result['emails']} emails: {result['verified']} verified, "
+                f"{result['cached']} from the cache, {result['invalid_syntax']} bad syntax, "
+                f"{result['api_calls']} API calls")
     return "completed"

@@ -13,11 +13,12 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import ledger, store
+from novahunt import jobs, ledger, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import PaginationLimit
 from novahunt.jobs import NewJob
+from novahunt.runners import verify as verify_runner
 from novahunt.runners.context import JobContext
 
 TYPE = "collect"
@@ -62,7 +63,8 @@ def cached_result(db: Database, params: dict[str, Any],
 def plan(db: Database, settings: Settings, domains: list[str], *, priority: int = 3,
          run_at: float | None = None, max_results: int, type: str | None = None,
          seniority: str | None = None, department: str | None = None,
-         tags: list[str] | None = None, refresh: bool = False) -> list[NewJob]:
+         tags: list[str] | None = None, refresh: bool = False,
+         verify: bool = False) -> list[NewJob]:
     """One job per domain; a domain with a fresh collection in state.db gets a job that
     is completed at once with zero API calls (unless refresh)."""
     specs = []
@@ -71,6 +73,8 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
             "domain": domain, "max_results": max_results, "type": type,
             "seniority": seniority, "department": department, "refresh": refresh,
         }
+        if verify:
+            params.update(verify=True, verify_max_age=settings.verify_max_age)
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
@@ -78,6 +82,15 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
         ))
     if any(spec.result is None for spec in specs):
         settings.require_key()  # refuse now rather than queue jobs that cannot run
+    if verify:  # a collection served from state.db is verified straight away
+        specs += [
+            verify_runner.plan(settings, store.emails_of(db, spec.params["domain"]),
+                               source=f"domain:{spec.params['domain']}",
+                               max_age=settings.verify_max_age, priority=priority,
+                               tags=tags or [], run_at=run_at)
+            for spec in list(specs)
+            if spec.result is not None and spec.result["emails_collected"]
+        ]
     return specs
 
 
@@ -152,6 +165,13 @@ def run(ctx: JobContext) -> dict[str, Any]:
     if stopped:
         result["stopped_reason"] = stopped
     with ctx.db.atomic():
+        if params.get("verify") and cp["emails"]:
+            # the follow-up job is created with the result, so it cannot be lost
+            spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),
+                               source=f"domain:{domain}", max_age=params["verify_max_age"],
+                               priority=ctx.job.priority, tags=ctx.job.tags)
+            [(follow_up, _)] = jobs.create(ctx.db, [spec])
+            result["verify_job"] = follow_up.id
         store.record_collection(ctx.db, store.Collection(
             domain, filters_key(params),
             # a plan limit covers only what it let through

@@ -1,0 +1,102 @@
+"""Reading lists of emails (CSV with a header, or one address a line) and writing them
+back with verification columns, keeping the input's rows and order.
+
+Everything is checked before anything is queued: a file that is not UTF-8, has more
+than MAX_ROWS rows, or has no column that holds emails is refused with one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from novahunt.errors import BadInput
+
+MAX_ROWS = 100_000
+_NAMES = ("email", "e-mail", "email address", "email_address", "emailaddress", "mail",
+          "work email", "work_email")
+
+
+@dataclass(frozen=True)
+class EmailList:
+    path: Path
+    header: list[str] | None      # None for a plain list
+    column: int                   # index of the email column (0 for a plain list)
+    dialect: str                  # the CSV delimiter
+    rows: list[list[str]]
+
+    @property
+    def emails(self) -> list[str]:
+        return [row[self.column].strip() for row in self.rows
+                if len(row) > self.column and row[self.column].strip()]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise BadInput(f"{path}:{line}: not UTF-8 text (save the file as UTF-8)") from None
+
+
+def _find_column(header: list[str], wanted: str | None, path: Path) -> int | None:
+    lowered = [h.strip().lower() for h in header]
+    if wanted is not None:
+        if wanted.strip().lower() in lowered:
+            return lowered.index(wanted.strip().lower())
+        raise BadInput(f"{path}: no column {wanted!r}; the columns are: "
+                       f"{', '.join(header)[:200]}")
+    for name in _NAMES:
+        if name in lowered:
+            return lowered.index(name)
+    for i, name in enumerate(lowered):
+        if "email" in name or "e-mail" in name:
+            return i
+    return None
+
+
+def read_emails(path: Path, column: str | None = None) -> EmailList:
+    text = _read_text(path)
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise BadInput(f"{path}: the file is empty")
+    if len(rows) - 1 > MAX_ROWS:
+        raise BadInput(f"{path}: {len(rows) - 1} rows, more than the {MAX_ROWS:,} a job "
+                       "takes: split the file")
+    header = rows[0]
+    looks_plain = len(header) == 1 and "@" in header[0] and column is None
+    if looks_plain:
+        return EmailList(path, None, 0, delimiter, rows)
+    index = _find_column(header, column, path)
+    if index is None:
+        raise BadInput(f"{path}: no email column among {', '.join(header)[:200]} "
+                       "(name it with --column)")
+    return EmailList(path, header, index, delimiter, rows[1:])
+
+
+def write_with_columns(source: EmailList, out: Path, names: list[str],
+                       values: Callable[[str], Iterable[object]]) -> int:
+    """Write the input's rows, in order, with `names` columns added from
+    `values(normalised email)`. Returns the number of rows written."""
+    try:
+        fh = out.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise BadInput(f"cannot write {out}: {exc.strerror}") from None
+    with fh:
+        writer = csv.writer(fh, delimiter=source.dialect)
+        header = source.header if source.header is not None else ["email"]
+        writer.writerow([*header, *names])
+        for row in source.rows:
+            email = row[source.column].strip().lower() if len(row) > source.column else ""
+            writer.writerow([*row, *values(email)])
+    return len(source.rows)

@@ -1,0 +1,151 @@
+"""Verify a list of emails through Hunter's Email Verifier, paying once per email.
+
+For each item, cheapest first: a bad syntax is decided locally; a cached answer within
+`max_age` (or Hunter's own fresh `valid` from a Domain Search) is free; otherwise the job
+claims the email (single flight across jobs), asks Hunter, and stores the answer and the
+item's state in one transaction. 202 and 222 are not answers: the item is deferred and
+asked again later while the rest of the list goes on; it is never cached.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from novahunt import emails, items, jobs, ledger, verifications
+from novahunt.config import Settings
+from novahunt.errors import DataClaimed, NotReady
+from novahunt.jobs import NewJob
+from novahunt.runners.context import JobContext, Postpone, backoff
+
+TYPE = "verify"
+ENDPOINT = "email-verifier"
+NOT_READY_TRIES = 6          # 202/222 answers before an email is left unverified
+CLAIM_RETRY = 1.0            # seconds before looking again at an email another job holds
+
+
+def plan(settings: Settings, values: list[str], *, source: str, max_age: float,
+         recheck: bool = False, priority: int = 3, tags: list[str] | None = None,
+         run_at: float | None = None) -> NewJob:
+    """One verify job over the distinct normalised emails, in input order."""
+    distinct = list(dict.fromkeys(emails.normalise(v) for v in values if v.strip()))
+    settings.require_key()
+    return NewJob(
+        type=TYPE, priority=priority, tags=tags or [], run_at=run_at,
+        max_attempts=settings.max_attempts, items=distinct,
+        params={"source": source, "emails": len(distinct), "max_age": max_age,
+                "recheck": recheck, "target": source},
+    )
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    params = ctx.job.params
+    max_age: float = params["max_age"]
+    recheck: bool = params.get("recheck", False)
+    total: int = params["emails"]
+    client = ctx.hunter()
+    # counted once, then kept in step with each item's commit (the checkpoint)
+    counts = items.outcomes(ctx.db, ctx.job.id)
+    done, text = _summary(counts, total)
+    ctx.set_progress(done, total, "verifying", text, force=True)
+    while True:
+        item = items.next_item(ctx.db, ctx.job.id, time.time())
+        if item is None:
+            due = items.next_deferred_at(ctx.db, ctx.job.id)
+            if due is None:
+                break
+            wait = due - time.time()
+            if wait > ctx.settings.patience:
+                raise Postpone(wait, "waiting for answers Hunter has not finished")
+            if wait > 0:
+                ctx.sleep(wait, "waiting", "waiting for answers Hunter has not finished")
+            continue
+        ctx.check()
+        email = item.value
+        since = time.time() - max_age
+        problem = emails.syntax_problem(email)
+        cached = None if recheck else verifications.fresh(ctx.db, email, since)
+        hunter_valid = None if recheck or cached else (
+            verifications.fresh_from_domain_search(ctx.db, email, since))
+        if problem is not None:
+            with ctx.db.atomic():
+                verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
+                                         "local_syntax", "undeliverable")
+                items.done(ctx.db, item, "invalid_syntax")
+                _commit(ctx, total, counts, "invalid_syntax")
+            continue
+        if cached is not None or hunter_valid is not None:
+            with ctx.db.atomic():
+                if cached is not None:
+                    verifications.touch(ctx.db, email)
+                else:
+                    verifications.save_local(
+                        ctx.db, email, "valid", f"Hunter verified it on {hunter_valid}",
+                        "hunter_domain_search", "deliverable")
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+                items.done(ctx.db, item, "cached")
+                _commit(ctx, total, counts, "cached")
+            continue
+        if not verifications.claim(ctx.db, email, ctx.job.id,
+                                   time.time() + ctx.settings.lease):
+            with ctx.db.atomic():  # another job is asking right now: its answer will do
+                items.defer(ctx.db, item, time.time() + CLAIM_RETRY, count_try=False)
+            continue
+        try:
+            answer = ctx.call(partial(client.email_verifier, email), endpoint=ENDPOINT)
+        except NotReady as exc:
+            with ctx.db.atomic():
+                verifications.release(ctx.db, email, ctx.job.id)
+                if item.tries + 1 >= NOT_READY_TRIES:
+                    items.done(ctx.db, item, "unverified")
+                    jobs.add_event(ctx.db, ctx.job.id, "unverified",
+                                   f"{email}: {exc}; gave up after {NOT_READY_TRIES} tries")
+                    _commit(ctx, total, counts, "unverified")
+                else:
+                    wait = max(2.0, backoff(item.tries + 2, 2.0, 120.0))
+                    items.defer(ctx.db, item, time.time() + wait, count_try=True)
+            continue
+        except DataClaimed as exc:
+            with ctx.db.atomic():
+                verifications.save_claimed(ctx.db, email, str(exc))
+                verifications.release(ctx.db, email, ctx.job.id)
+                items.done(ctx.db, item, "claimed")
+                _commit(ctx, total, counts, "claimed")
+            continue
+        with ctx.db.atomic():
+            verifications.save(ctx.db, answer)
+            verifications.release(ctx.db, email, ctx.job.id)
+            items.done(ctx.db, item, "verified")
+            _commit(ctx, total, counts, "verified")
+
+    counts = items.outcomes(ctx.db, ctx.job.id)
+    statuses: dict[str, int] = {}
+    found = verifications.lookup(ctx.db, items.values(ctx.db, ctx.job.id))
+    for cached_row in found.values():
+        statuses[cached_row.status] = statuses.get(cached_row.status, 0) + 1
+    return {
+        "emails": total,
+        "verified": counts.get("verified", 0),
+        "cached": counts.get("cached", 0),
+        "invalid_syntax": counts.get("invalid_syntax", 0),
+        "claimed": counts.get("claimed", 0),
+        "unverified": counts.get("unverified", 0),
+        "by_status": statuses,
+        "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
+        "credits": ledger.credits_of_job(ctx.db, ctx.job.id),
+    }
+
+
+def _summary(counts: dict[str, int], total: int) -> tuple[int, str]:
+    done = sum(n for k, n in counts.items() if k != "remaining")
+    text = (f"{counts.get('verified', 0)} verified, {counts.get('cached', 0)} cached, "
+            f"{total - done} remaining")
+    return done, text
+
+
+def _commit(ctx: JobContext, total: int, counts: dict[str, int], outcome: str) -> None:
+    """Inside the item's transaction: count the outcome, move checkpoint and progress."""
+    counts[outcome] = counts.get(outcome, 0) + 1
+    done, text = _summary(counts, total)
+    ctx.commit({"done": done}, (done, total, "verifying", text))

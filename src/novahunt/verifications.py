@@ -1,0 +1,146 @@
+"""The verification cache: one row per email, and single-flight claims.
+
+A verification is paid per email, so the cache is consulted before every call: within
+`max_age` an answer (or Hunter's own fresh verification from a Domain Search) is free.
+Two jobs reaching the same email at once do not both pay: the first *claims* it for a
+lease; the other defers that email and finds the answer in the cache when it comes back.
+A claim expires with its lease, so a killed worker's claim does not block forever.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from novahunt.db import Database, Row
+from novahunt.providers.hunter import Verification
+
+FIELDS = ("email", "status", "result", "score", "reason", "source", "first_verified_at",
+          "last_verified_at", "asked_count")
+
+
+@dataclass(frozen=True)
+class Cached:
+    email: str
+    status: str
+    result: str | None
+    score: int | None
+    reason: str | None
+    source: str
+    first_verified_at: float
+    last_verified_at: float
+    asked_count: int
+
+
+def _cached(row: Row) -> Cached:
+    return Cached(*(row[f] for f in FIELDS))
+
+
+def fresh(db: Database, email: str, since: float) -> Cached | None:
+    row = db.one(f"SELECT {', '.join(FIELDS)} FROM verifications WHERE email = ?"
+                 " AND last_verified_at >= ?", (email, since))
+    return None if row is None else _cached(row)
+
+
+def fresh_from_domain_search(db: Database, email: str, since: float) -> str | None:
+    """Hunter's own `valid` verification of an email a Domain Search returned, if its
+    date is within the window; returns the date."""
+    cutoff = datetime.fromtimestamp(since, UTC).date().isoformat()
+    value = db.scalar(
+        "SELECT verification_date FROM contacts WHERE email = ? AND"
+        " verification_status = 'valid' AND verification_date >= ?"
+        " ORDER BY verification_date DESC LIMIT 1", (email, cutoff))
+    return None if value is None else str(value)
+
+
+def _upsert(db: Database, email: str, status: str, result: str | None, score: int | None,
+            answer: dict[str, Any] | None, reason: str | None, source: str) -> None:
+    now = time.time()
+    db.execute(
+        "INSERT INTO verifications (email, status, result, score, answer, reason, source,"
+        " first_verified_at, last_verified_at, asked_count)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+        " ON CONFLICT (email) DO UPDATE SET status = excluded.status,"
+        " result = excluded.result, score = excluded.score, answer = excluded.answer,"
+        " reason = excluded.reason, source = excluded.source,"
+        " last_verified_at = excluded.last_verified_at,"
+        " asked_count = verifications.asked_count + 1",
+        (email, status, result, score, None if answer is None else json.dumps(answer),
+         reason, source, now, now))
+
+
+def save(db: Database, v: Verification) -> None:
+    _upsert(db, v.email, v.status, v.result, v.score, v.answer, None, "hunter_email_verifier")
+
+
+def save_local(db: Database, email: str, status: str, reason: str, source: str,
+               result: str | None = None) -> None:
+    _upsert(db, email, status, result, None, None, reason, source)
+
+
+def save_claimed(db: Database, email: str, reason: str) -> None:
+    """451: the person asked Hunter to stop processing their data. Record that, and
+    keep no personal details about the address."""
+    _upsert(db, email, "claimed", None, None, None, reason, "hunter_claimed")
+    db.execute(
+        "UPDATE contacts SET first_name = NULL, last_name = NULL, position = NULL,"
+        " department = NULL, seniority = NULL, linkedin = NULL, twitter = NULL,"
+        " phone_number = NULL, sources = '[]' WHERE email = ?", (email,))
+
+
+def touch(db: Database, email: str) -> None:
+    db.execute("UPDATE verifications SET asked_count = asked_count + 1 WHERE email = ?",
+               (email,))
+
+
+def claim(db: Database, email: str, job_id: int, until: float) -> bool:
+    """Take the right to verify `email` now; False if another job holds it."""
+    now = time.time()
+    with db.atomic():
+        row = db.one(
+            "INSERT INTO verification_claims (email, job_id, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (email) DO UPDATE SET job_id = excluded.job_id,"
+            " until = excluded.until WHERE verification_claims.until < ?"
+            " OR verification_claims.job_id = excluded.job_id RETURNING job_id",
+            (email, job_id, until, now))
+    return row is not None
+
+
+def release(db: Database, email: str, job_id: int) -> None:
+    db.execute("DELETE FROM verification_claims WHERE email = ? AND job_id = ?",
+               (email, job_id))
+
+
+def lookup(db: Database, emails: Sequence[str]) -> dict[str, Cached]:
+    found: dict[str, Cached] = {}
+    for start in range(0, len(emails), 500):
+        chunk = list(emails[start:start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+                f"SELECT {', '.join(FIELDS)} FROM verifications WHERE email IN ({marks})",
+                chunk):
+            found[row["email"]] = _cached(row)
+    return found
+
+
+def listing(db: Database, emails: Sequence[str] = (), status: str | None = None,
+            limit: int | None = None) -> Iterator[Cached]:
+    where, params = [], []
+    if emails:
+        where.append(f"email IN ({','.join('?' * len(emails))})")
+        params += list(emails)
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    sql = f"SELECT {', '.join(FIELDS)} FROM verifications"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY email"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    for row in db.execute(sql, params):
+        yield _cached(row)
