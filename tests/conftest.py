@@ -37,6 +37,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NOVAHUNT_JOB_BACKOFF", "0.2")
     # Hunter's real limits (15/s, 500/min) would make bulk tests slow; rate tests set theirs
     monkeypatch.setenv("NOVAHUNT_RATE_DOMAIN_SEARCH", "500/s")
+    monkeypatch.setenv("NOVAHUNT_RATE_EMAIL_VERIFIER", "500/s")
     return path
 
 

@@ -18,15 +18,20 @@ import pytest
 
 from novahunt.sandbox import (
     BROKEN_JSON,
+    CLAIMED_EMAIL_451,
     DEPARTMENTS,
     QUOTA_402,
     QUOTA_429_BILLING,
+    QUOTA_429_VERIFICATIONS,
     RATE_LIMIT_403,
     RESTRICTED_ACCOUNT,
     SERVER_ERROR_HTML,
+    SMTP_FAILURE_222,
     TOO_MANY_REQUESTS,
     UNAUTHORIZED,
     UNPROCESSABLE,
+    VERIFICATION_PENDING_202,
+    VERIFICATION_STATUSES,
     Fault,
     Sandbox,
     demo_sandbox,
@@ -454,6 +459,302 @@ def test_rate_limit_sliding_window() -> None:
             assert all(a.headers["retry-after"] == "1" for a in limited)
             time.sleep(1.05)
             assert search(c, domain=SMALL).status_code == 200
+
+
+# -- email verifier ------------------------------------------------------------------------
+
+# Key order of the current Email Verifier body (email_verifier_patrick_stripe_valid_with_
+# deprecation_notice.json) and of the legacy one (messerli90/hunterio's mock), which has no
+# `status` and no `_deprecation_notice`.
+VERIFIER_KEYS = [
+    "status",
+    "result",
+    "_deprecation_notice",
+    "score",
+    "email",
+    "regexp",
+    "gibberish",
+    "disposable",
+    "webmail",
+    "mx_records",
+    "smtp_server",
+    "smtp_check",
+    "accept_all",
+    "block",
+    "sources",
+]
+LEGACY_VERIFIER_KEYS = [k for k in VERIFIER_KEYS if k not in ("status", "_deprecation_notice")]
+RESULT_OF = {
+    "valid": "deliverable",
+    "webmail": "deliverable",
+    "invalid": "undeliverable",
+    "disposable": "undeliverable",
+    "accept_all": "risky",
+    "unknown": "risky",
+}
+CATCH_ALL = "catch-all.example"
+
+
+def verify(client: httpx.Client, email: str | None) -> httpx.Response:
+    return client.get("/email-verifier", params={} if email is None else {"email": email})
+
+
+def check_verification(data: dict[str, Any], status: str) -> None:
+    """The booleans and the score agree with the verdict."""
+    assert data["result"] == RESULT_OF[status]
+    assert isinstance(data["score"], int) and 0 <= data["score"] <= 100
+    if data["result"] == "deliverable":
+        assert data["score"] >= 70 and data["smtp_check"] and not data["block"]
+    elif data["result"] == "undeliverable":
+        assert data["score"] < 30 and data["sources"] == []
+    else:
+        assert 20 <= data["score"] < 80
+    assert data["accept_all"] == (status == "accept_all")
+    assert data["disposable"] == (status == "disposable")
+    assert data["webmail"] == (status == "webmail")
+    if status == "invalid":
+        assert not data["smtp_check"]
+    if status == "unknown":
+        assert not data["smtp_check"] and (data["block"] or not data["smtp_server"])
+    assert data["regexp"] and not (data["gibberish"] and status != "invalid")
+    assert data["smtp_server"] <= data["mx_records"] and data["smtp_check"] <= data["smtp_server"]
+    for source in data["sources"]:
+        assert set(source) == SOURCE_KEYS
+        assert source["domain"] == data["email"].split("@")[1]
+        assert source["extracted_on"] <= source["last_seen_on"]
+
+
+def test_verifier_answers_the_current_shape(sandbox: Sandbox, client: httpx.Client) -> None:
+    emails = [f"person{i}@{BIG}" for i in range(60)]
+    forced = {f"{status}@{SMALL}": status for status in VERIFICATION_STATUSES}
+    for email, status in forced.items():
+        sandbox.set_verdict(email, status)
+    seen: set[str] = set()
+    with_sources = 0
+    for email in [*emails, *forced]:
+        response = verify(client, email)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+        body = response.json()
+        assert list(body) == ["data", "meta"]
+        assert body["meta"] == {"params": {"email": email}}
+        data = body["data"]
+        assert list(data) == VERIFIER_KEYS
+        assert data["email"] == email
+        assert data["status"] in VERIFICATION_STATUSES
+        assert data["status"] == forced.get(email, sandbox.verdict(email))
+        assert data["_deprecation_notice"] == "Using result is deprecated, use status instead"
+        check_verification(data, data["status"])
+        seen.add(data["status"])
+        with_sources += bool(data["sources"])
+    assert seen == set(VERIFICATION_STATUSES)
+    assert with_sources > 0
+
+
+def test_verifier_legacy_shape_has_no_status(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.legacy_verifier = True
+    sandbox.set_verdict(f"risky@{SMALL}", "accept_all")
+    for email, status in ((f"risky@{SMALL}", "accept_all"), (f"olivia@{BIG}", None)):
+        body = verify(client, email).json()
+        assert list(body["data"]) == LEGACY_VERIFIER_KEYS
+        assert body["meta"] == {"params": {"email": email}}
+        check_verification(body["data"], status or sandbox.verdict(email))
+    sandbox.legacy_verifier = False
+    assert "status" in verify(client, f"olivia@{BIG}").json()["data"]
+
+
+def test_verdicts_are_deterministic_and_spread_like_hunters() -> None:
+    emails = [f"someone{i}@company{i % 40}.example" for i in range(3000)]
+    a, b, other = Sandbox(seed=3), Sandbox(seed=3), Sandbox(seed=4)
+    verdicts = [a.verdict(email) for email in emails]
+    assert verdicts == [b.verdict(email) for email in emails]
+    assert verdicts != [other.verdict(email) for email in emails]
+    assert a.verdict("Someone1@Company1.EXAMPLE ") == verdicts[1]
+    shares = {status: verdicts.count(status) / len(emails) for status in VERIFICATION_STATUSES}
+    expected = {
+        "valid": 0.60,
+        "invalid": 0.12,
+        "accept_all": 0.12,
+        "unknown": 0.10,
+        "disposable": 0.03,
+        "webmail": 0.03,
+    }
+    for status, share in expected.items():
+        assert abs(shares[status] - share) < 0.03, (status, shares)
+    # Same email, same seed, over HTTP: byte-identical bodies from two sandboxes.
+    bodies = []
+    for box in (a, b):
+        with box, httpx.Client(base_url=box.url, headers={"X-API-KEY": "demo"}) as c:
+            bodies.append([verify(c, email).content for email in emails[:20]])
+    assert bodies[0] == bodies[1]
+
+
+def test_domain_flags_and_set_verdict_decide_the_status(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    sandbox.add_domain(CATCH_ALL, 5, accept_all=True)
+    sandbox.add_domain("inbox.example", 0, webmail=True)
+    sandbox.add_domain("throwaway.example", 0, disposable=True)
+    for email in [*sandbox.emails_of(CATCH_ALL), f"nobody@{CATCH_ALL}"]:
+        data = verify(client, email).json()["data"]
+        assert data["status"] == "accept_all" and data["accept_all"] and data["result"] == "risky"
+    assert verify(client, "x@inbox.example").json()["data"]["status"] == "webmail"
+    assert verify(client, "x@throwaway.example").json()["data"]["status"] == "disposable"
+
+    email = f"olivia@{BIG}"
+    for status in VERIFICATION_STATUSES:
+        sandbox.set_verdict(email.upper(), status)
+        data = verify(client, email).json()["data"]
+        assert data["status"] == status
+        check_verification(data, status)
+    sandbox.set_verdict(f"x@{CATCH_ALL}", "invalid")  # an override beats the domain
+    assert verify(client, f"x@{CATCH_ALL}").json()["data"]["status"] == "invalid"
+    with pytest.raises(ValueError, match="unknown verification status"):
+        sandbox.set_verdict(email, "deliverable")
+    # A malformed address (no dot in the domain) is a 200 `invalid` that fails the regexp.
+    malformed = verify(client, "someone@localhost").json()["data"]
+    assert malformed["status"] == "invalid" and not malformed["regexp"]
+    assert malformed["score"] == 0 and not malformed["mx_records"]
+
+
+def test_pending_answers_202_with_an_empty_body_first(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    email = f"slow@{BIG}"
+    sandbox.pending[email] = 2
+    for _ in range(2):
+        response = verify(client, email.capitalize())
+        assert response.status_code == 202
+        assert response.content == b"" and response.headers["content-length"] == "0"
+    assert sandbox.pending[email] == 0
+    assert verify(client, f"other@{BIG}").status_code == 200  # other emails are not held up
+    assert verify(client, email).status_code == 200
+    assert verify(client, email).status_code == 200
+    assert sandbox.count("email-verifier", email=email) == 2
+    assert [r.status for r in sandbox.requests] == [202, 202, 200, 200, 200]
+    # 202s are free: three answers with a body, three credits.
+    assert sandbox.verified(email) == 2 and sandbox.verifications_used == 3
+
+
+def test_claimed_email_answers_451(sandbox: Sandbox, client: httpx.Client) -> None:
+    sandbox.claimed.add(f"Private@{BIG}")
+    sandbox.pending[f"private@{BIG}"] = 1  # a claimed email is never even pending
+    for _ in range(2):
+        response = verify(client, f"private@{BIG}")
+        assert response.status_code == 451
+        error = error_of(response)
+        assert error["id"] == "claimed_email" and "stop the processing" in error["details"]
+        assert error["details"] == CLAIMED_EMAIL_451.details
+    assert sandbox.verifications_used == 0 and sandbox.verified(f"private@{BIG}") == 0
+    sandbox.claimed.clear()
+    assert verify(client, f"private@{BIG}").status_code == 202
+
+
+def test_ready_made_verifier_faults(sandbox: Sandbox, client: httpx.Client) -> None:
+    email = f"olivia@{BIG}"
+    sandbox.inject(SMTP_FAILURE_222, VERIFICATION_PENDING_202, Fault(status=222), email=email)
+    failed = verify(client, email)
+    assert failed.status_code == 222
+    assert failed.is_success  # a 2xx that is not a 200: clients must not read it as an answer
+    assert error_of(failed) == {
+        "id": "smtp_failure",
+        "code": 222,
+        "details": "The email verification failed because of an unexpected response from the "
+        "remote SMTP server. This failure is outside of our control. We advise you to retry "
+        "later.",
+    }
+    pending = verify(client, email)
+    assert pending.status_code == 202 and pending.content == b""
+    assert error_of(verify(client, email))["id"] == "smtp_failure"  # the default 222 id
+    assert verify(client, email).status_code == 200
+    assert sandbox.verifications_used == 1 and sandbox.verified(email) == 1
+
+
+def test_verifications_are_billed_and_shown_by_the_account(
+    sandbox: Sandbox, client: httpx.Client
+) -> None:
+    sandbox.claimed.add(f"claimed@{BIG}")
+    sandbox.inject(SMTP_FAILURE_222, endpoint="email-verifier")
+    assert verify(client, f"a@{BIG}").status_code == 222
+    for email in (f"a@{BIG}", f"b@{BIG}", f"A@{BIG}", "nobody@nowhere.example"):
+        assert verify(client, email).status_code == 200
+    free = [verify(client, None), verify(client, "no-at-sign"), verify(client, f"claimed@{BIG}")]
+    assert [r.status_code for r in free] == [400, 400, 451]
+    with httpx.Client(base_url=sandbox.url) as anonymous:
+        assert verify(anonymous, f"a@{BIG}").status_code == 401
+    assert sandbox.verifications_used == 4
+    assert sandbox.verified(f"a@{BIG}") == 2 and sandbox.verified(f"b@{BIG}") == 1
+    assert sandbox.verified(f"c@{BIG}") == 0
+    assert sandbox.count("email-verifier", email=f"a@{BIG}") == 3
+    assert sandbox.searches_used == 0
+    search(client, domain=BIG)
+    requests = client.get("/account").json()["data"]["requests"]
+    assert requests["verifications"] == {"used": 4, "available": 1000}
+    assert requests["searches"]["used"] == 1 == sandbox.searches_used
+
+
+def test_verifications_available_is_a_quota() -> None:
+    with Sandbox(KEY, verifications_available=2, searches_available=5) as box:
+        box.add_domain(SMALL, 8)
+        with httpx.Client(base_url=box.url, headers={"X-API-KEY": KEY}) as c:
+            assert [verify(c, f"n{i}@{SMALL}").status_code for i in range(2)] == [200, 200]
+            refused = verify(c, f"n3@{SMALL}")
+            assert refused.status_code == 429 and "retry-after" not in refused.headers
+            assert error_of(refused) == {
+                "id": "too_many_requests",
+                "code": 429,
+                "details": "You've reached the limit for the number of verifications per "
+                "billing period included in your plan.",
+            }
+            assert error_of(refused)["details"] == QUOTA_429_VERIFICATIONS.details
+            assert verify(c, None).status_code == 429  # the quota comes before validation
+            assert search(c, domain=SMALL).status_code == 200  # search credits are separate
+            requests = c.get("/account").json()["data"]["requests"]
+            assert requests["verifications"] == {"used": 2, "available": 2}
+            assert requests["searches"] == {"used": 1, "available": 5}
+            box.verifications_available = 3
+            assert verify(c, f"n3@{SMALL}").status_code == 200
+        assert box.verifications_used == 3
+
+
+def test_faults_target_an_email(sandbox: Sandbox, client: httpx.Client) -> None:
+    target = f"olivia@{BIG}"
+    sandbox.inject(TOO_MANY_REQUESTS, endpoint="email-verifier", email=target.upper())
+    sandbox.inject(QUOTA_402, email=f"liam@{BIG}")  # endpoint defaults to email-verifier
+    sandbox.inject(RATE_LIMIT_403, endpoint="email-verifier")
+    assert search(client, domain=BIG).status_code == 200  # other endpoints are untouched
+    assert verify(client, f"noah@{BIG}").status_code == 403  # the endpoint-wide queue
+    assert verify(client, f"noah@{BIG}").status_code == 200
+    assert verify(client, f" {target} ").status_code == 429
+    assert verify(client, target).status_code == 200
+    assert verify(client, f"liam@{BIG}").status_code == 402
+    with httpx.Client(base_url=sandbox.url) as anonymous:
+        sandbox.inject(Fault(status=503), email=target)
+        assert verify(anonymous, target).status_code == 503  # faults come before auth
+        assert verify(anonymous, target).status_code == 401
+    with pytest.raises(ValueError, match="not both"):
+        sandbox.inject(TOO_MANY_REQUESTS, domain=BIG, email=target)
+    assert sandbox.verifications_used == 2
+
+
+@pytest.mark.parametrize(
+    ("email", "details"),
+    [
+        (None, "You are missing the email parameter"),
+        ("", "You are missing the email parameter"),
+        ("   ", "You are missing the email parameter"),
+        ("olivia.big-corp.example", "The email parameter is invalid"),
+        (f"@{BIG}", "The email parameter is invalid"),
+        ("olivia@", "The email parameter is invalid"),
+    ],
+)
+def test_verifier_bad_parameters_answer_400(
+    sandbox: Sandbox, client: httpx.Client, email: str | None, details: str
+) -> None:
+    response = verify(client, email)
+    assert response.status_code == 400
+    assert error_of(response) == {"id": "wrong_params", "code": 400, "details": details}
+    assert sandbox.verifications_used == 0
 
 
 # -- scale, lifecycle, demo ----------------------------------------------------------------

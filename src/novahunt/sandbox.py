@@ -3,9 +3,10 @@
 Design
 ------
 The sandbox speaks the wire format of Hunter's API v2 closely enough that the real client
-code runs against it unchanged: the same URLs (`/v2/domain-search`, `/v2/account`), the same
-authentication (`X-API-KEY` header, or the older `api_key` query parameter), the same JSON
-shapes (copied from the current jbuilder-shaped Domain Search body) and the same error bodies
+code runs against it unchanged: the same URLs (`/v2/domain-search`, `/v2/email-verifier`,
+`/v2/account`), the same authentication (`X-API-KEY` header, or the older `api_key` query
+parameter), the same JSON shapes (copied from the current jbuilder-shaped Domain Search body and
+from a current Email Verifier body) and the same error bodies
 `{"errors": [{"id", "code", "details"}]}` with the ids and messages Hunter actually sends.
 Only the shapes are copied: every person, address and company here is made up, and the demo
 domains live under the reserved `.example` TLD so they can never be mistaken for real ones.
@@ -19,18 +20,28 @@ are computed once per filter combination and cached.
 
 Each request goes through, in order:
 
-1. injected faults (`inject`): the next queued `Fault` for the endpoint (and domain) is
-   consumed first, so a test can make any request answer anything, even before auth;
+1. injected faults (`inject`): the next queued `Fault` for the endpoint (and domain, or email
+   for the Email Verifier) is consumed first, so a test can make any request answer anything,
+   even before auth;
 2. authentication -> 401 `authentication_failed`;
 3. the optional sliding-window rate limit -> 429 `too_many_requests` with `Retry-After`;
-4. a domain's `flaky` probability -> 429 `too_many_requests` with `Retry-After: 1`;
+4. the credit quota (`searches_available`, `verifications_available`) -> Hunter's billing 429;
 5. the endpoint itself, including Hunter's parameter validation (400 `wrong_params`,
-   400 `pagination_error`) and the free-plan cap on how deep results may be read.
+   400 `pagination_error`), the free-plan cap on how deep results may be read and a domain's
+   `flaky` probability (429 `too_many_requests` with `Retry-After: 1`).
 
 Every request, faulted and dropped ones included, is appended to `Sandbox.requests` (with the
 API key removed) so tests can assert on exactly what the client sent. Successful Domain Search
 answers are billed like Hunter bills them: one search credit per started block of 10 addresses
 returned, nothing for an empty answer (`searches_used`).
+
+Email Verifier: each email gets a deterministic verdict (`status` valid / invalid / accept_all
+/ unknown / disposable / webmail, from `seed` and the lower-cased email; addresses at a domain
+added as accept_all, webmail or disposable get that status; `set_verdict` overrides it) and a
+body in the current shape (`status` plus the deprecated `result`), or the legacy one without
+`status` when `legacy_verifier` is set. `pending` makes an email answer 202 with an empty body
+a few times first, `claimed` makes it answer 451 `claimed_email`, and `SMTP_FAILURE_222` can be
+injected. Only 200 answers cost a verification credit (`verifications_used`, `verified`).
 
 The server is `http.server.ThreadingHTTPServer` in a daemon thread, HTTP/1.1 with keep-alive,
 silent on stderr. `stop()` also closes idle keep-alive connections, so a stopped sandbox really
@@ -46,6 +57,7 @@ import datetime as dt
 import json
 import math
 import random
+import re
 import socket
 import sys
 import threading
@@ -61,14 +73,19 @@ from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "BROKEN_JSON",
+    "CLAIMED_EMAIL_451",
     "QUOTA_402",
     "QUOTA_429_BILLING",
+    "QUOTA_429_VERIFICATIONS",
     "RATE_LIMIT_403",
     "RESTRICTED_ACCOUNT",
     "SERVER_ERROR_HTML",
+    "SMTP_FAILURE_222",
     "TOO_MANY_REQUESTS",
     "UNAUTHORIZED",
     "UNPROCESSABLE",
+    "VERIFICATION_PENDING_202",
+    "VERIFICATION_STATUSES",
     "Fault",
     "RequestRecord",
     "Sandbox",
@@ -172,7 +189,41 @@ UNPROCESSABLE = Fault(
     details="The domain parameter is not a valid domain name or cannot be processed.",
 )
 
+# Email Verifier answers. Hunter's API docs describe 202 ("the email verification is still in
+# progress") and 222 ("the email verification failed because of an unexpected response from the
+# remote SMTP server") but publish no body for them: the 202 here is empty, and the 222 body's
+# id is our choice. The 451 id and wording are those Hunter integrations (activepieces' Hunter
+# piece) handle for claimed emails.
+VERIFICATION_PENDING_202 = Fault(status=202, body="")
+SMTP_FAILURE_222 = Fault(
+    status=222,
+    error_id="smtp_failure",
+    details=(
+        "The email verification failed because of an unexpected response from the remote SMTP "
+        "server. This failure is outside of our control. We advise you to retry later."
+    ),
+)
+CLAIMED_EMAIL_451 = Fault(
+    status=451,
+    error_id="claimed_email",
+    details=(
+        "The person owning the email address asked us directly or indirectly to stop the "
+        "processing of their personal data. For this reason, you shouldn't process it yourself "
+        "in any way."
+    ),
+)
+# The verification twin of QUOTA_429_BILLING (same id, "verifications" for "searches").
+QUOTA_429_VERIFICATIONS = Fault(
+    status=429,
+    error_id="too_many_requests",
+    details=(
+        "You've reached the limit for the number of verifications per billing period included "
+        "in your plan."
+    ),
+)
+
 _DEFAULT_ERROR_IDS = {
+    222: "smtp_failure",
     400: "wrong_params",
     401: "authentication_failed",
     402: "payment_required",
@@ -415,6 +466,97 @@ def _render(contact: _Contact, index: int, dom: _Domain, seed: int, today: dt.da
 
 
 # --------------------------------------------------------------------------------------------
+# Made-up verifications
+# --------------------------------------------------------------------------------------------
+
+# Hunter's Email Verifier statuses, with the share each gets among emails nothing else decides.
+VERIFICATION_STATUSES = ("valid", "invalid", "accept_all", "unknown", "disposable", "webmail")
+_VERDICT_WEIGHTS = (60, 12, 12, 10, 3, 3)
+# `result` is deprecated but still sent (and it is all the legacy shape has).
+_RESULT_OF = {
+    "valid": "deliverable",
+    "webmail": "deliverable",
+    "invalid": "undeliverable",
+    "disposable": "undeliverable",
+    "accept_all": "risky",
+    "unknown": "risky",
+}
+_SCORE_RANGE = {
+    "valid": (80, 100),
+    "webmail": (70, 95),
+    "accept_all": (40, 79),
+    "unknown": (20, 59),
+    "disposable": (0, 29),
+    "invalid": (0, 19),
+}
+_DEPRECATION_NOTICE = "Using result is deprecated, use status instead"
+# What Hunter's `regexp` check accepts, roughly: one @, no spaces, a dot in the domain.
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _random_verdict(email: str, seed: int) -> str:
+    rng = random.Random(f"{seed}:{email}:verdict")
+    return rng.choices(VERIFICATION_STATUSES, _VERDICT_WEIGHTS)[0]
+
+
+def _render_verification(
+    email: str, status: str, seed: int, today: dt.date, *, legacy: bool
+) -> dict[str, Any]:
+    """The Email Verifier `data` object for `email` (normalised) with verdict `status`."""
+    rng = random.Random(f"{seed}:{email}:verification")
+    local, _, domain = email.rpartition("@")
+    # A malformed address is invalid unless a test forced another verdict with set_verdict.
+    regexp = status != "invalid" or _EMAIL_SHAPE.fullmatch(email) is not None
+    low, high = _SCORE_RANGE[status]
+    score = rng.randint(low, high) if regexp else 0
+    mx_records = regexp and not (status == "invalid" and rng.random() < 0.3)
+    # An unknown verdict means the mail server could not be asked: it is either silent or
+    # blocking us.
+    smtp_server = mx_records and not (status == "unknown" and rng.random() < 0.5)
+    sources: list[dict[str, Any]] = []
+    if _RESULT_OF[status] != "undeliverable":
+        for _ in range(rng.choice((0, 1, 1, 2))):
+            path = rng.choice(_SOURCE_PATHS)
+            if path == "/blog":
+                path = f"/blog/{local.replace('.', '-')}-{rng.randint(1, 300)}"
+            sources.append(
+                {
+                    "domain": domain,
+                    "uri": f"http://{domain}{path}",
+                    "extracted_on": (today - dt.timedelta(days=rng.randint(60, 700))).isoformat(),
+                    "last_seen_on": (today - dt.timedelta(days=rng.randint(0, 59))).isoformat(),
+                    "still_on_page": rng.random() < 0.85,
+                }
+            )
+    data: dict[str, Any] = {} if legacy else {"status": status}
+    data["result"] = _RESULT_OF[status]
+    if not legacy:
+        data["_deprecation_notice"] = _DEPRECATION_NOTICE
+    data.update(
+        {
+            "score": score,
+            "email": email,
+            "regexp": regexp,
+            "gibberish": status == "invalid" and rng.random() < 0.25,
+            "disposable": status == "disposable",
+            "webmail": status == "webmail",
+            "mx_records": mx_records,
+            "smtp_server": smtp_server,
+            "smtp_check": smtp_server
+            and status in ("valid", "webmail", "accept_all", "disposable"),
+            "accept_all": status == "accept_all",
+            "block": status == "unknown" and smtp_server,
+            "sources": sources,
+        }
+    )
+    return data
+
+
+# --------------------------------------------------------------------------------------------
 # HTTP plumbing
 # --------------------------------------------------------------------------------------------
 
@@ -559,6 +701,7 @@ class Sandbox:
         rate_limit_per_second: float | None = None,
         latency: float = 0.0,
         searches_available: int | None = None,
+        verifications_available: int | None = None,
     ) -> None:
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
@@ -573,12 +716,23 @@ class Sandbox:
         # a search-credit quota: once used up, Domain Search answers Hunter's billing 429
         # (None: unlimited, and the account shows the plan's usual allowance)
         self.searches_available = searches_available
+        # the same for verification credits and the Email Verifier
+        self.verifications_available = verifications_available
+        # Email Verifier: answer in the legacy shape (`result` only: no `status`, no notice)
+        self.legacy_verifier = False
+        # email -> how many more times to answer 202 with an empty body before a real answer
+        self.pending: dict[str, int] = {}
+        # emails whose owner asked Hunter to stop processing them: always 451 `claimed_email`
+        self.claimed: set[str] = set()
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._domains: dict[str, _Domain] = {}
         self._faults: dict[tuple[str, str | None], deque[Fault]] = {}
         self._served: list[tuple[str, int]] = []
         self._searches_used = 0
+        self._verdicts: dict[str, str] = {}
+        self._verified: dict[str, int] = {}
+        self._verifications_used = 0
         self._window: deque[float] = deque()
         self._today = dt.date.today()
         self._server: _Server | None = None
@@ -687,16 +841,56 @@ class Sandbox:
             self._domains[name] = record
 
     def inject(
-        self, *faults: Fault, endpoint: str = "domain-search", domain: str | None = None
+        self,
+        *faults: Fault,
+        endpoint: str | None = None,
+        domain: str | None = None,
+        email: str | None = None,
     ) -> None:
         """Queue faults; each matching request consumes the next one, in order.
 
-        With `domain`, only requests for that domain match (and these queues are served before
-        the endpoint-wide one). Once the queue is empty, answers are normal again.
+        `endpoint` defaults to "email-verifier" when `email` is given, else "domain-search".
+        With `domain` (or `email`), only requests whose `domain` (or `email`) parameter is that
+        value, case-insensitively, match; these queues are served before the endpoint-wide
+        one. Once the queue is empty, answers are normal again.
         """
-        key = (endpoint.strip("/"), domain.strip().lower() if domain else None)
+        if domain and email:
+            raise ValueError("inject() takes domain or email, not both")
+        if endpoint is None:
+            endpoint = "email-verifier" if email else "domain-search"
+        target = domain or email
+        key = (endpoint.strip("/"), target.strip().lower() if target else None)
         with self._lock:
             self._faults.setdefault(key, deque()).extend(faults)
+
+    def set_verdict(self, email: str, status: str) -> None:
+        """Make the Email Verifier give `email` this status (one of VERIFICATION_STATUSES)."""
+        if status not in VERIFICATION_STATUSES:
+            raise ValueError(
+                f"unknown verification status {status!r}; "
+                f"expected one of {', '.join(VERIFICATION_STATUSES)}"
+            )
+        with self._lock:
+            self._verdicts[_normal_email(email)] = status
+
+    def verdict(self, email: str) -> str:
+        """The status the Email Verifier gives `email` (without asking it, costing nothing)."""
+        name = _normal_email(email)
+        with self._lock:
+            forced = self._verdicts.get(name)
+            dom = self._domains.get(name.rpartition("@")[2])
+        if forced is not None:
+            return forced
+        if _EMAIL_SHAPE.fullmatch(name) is None:
+            return "invalid"
+        if dom is not None:
+            if dom.disposable:
+                return "disposable"
+            if dom.webmail:
+                return "webmail"
+            if dom.accept_all:
+                return "accept_all"
+        return _random_verdict(name, self.seed)
 
     # -- inspection --------------------------------------------------------------------------
 
@@ -704,6 +898,17 @@ class Sandbox:
     def searches_used(self) -> int:
         with self._lock:
             return self._searches_used
+
+    @property
+    def verifications_used(self) -> int:
+        """Verification credits spent: one per 200 Email Verifier answer."""
+        with self._lock:
+            return self._verifications_used
+
+    def verified(self, email: str) -> int:
+        """How many 200 (billed) Email Verifier answers `email` got."""
+        with self._lock:
+            return self._verified.get(_normal_email(email), 0)
 
     def count(self, endpoint: str = "domain-search", **params: str) -> int:
         with self._lock:
@@ -763,9 +968,9 @@ class Sandbox:
             self.requests.append(record)
         return answer
 
-    def _next_fault(self, endpoint: str, domain: str | None) -> Fault | None:
+    def _next_fault(self, endpoint: str, *targets: str | None) -> Fault | None:
         with self._lock:
-            keys: list[tuple[str, str | None]] = [(endpoint, domain)] if domain else []
+            keys: list[tuple[str, str | None]] = [(endpoint, t) for t in targets if t]
             keys.append((endpoint, None))
             for key in keys:
                 queue = self._faults.get(key)
@@ -781,8 +986,12 @@ class Sandbox:
         header_key: str | None,
         url_key: str | None,
     ) -> _Answer:
-        domain_param = params.get("domain")
-        fault = self._next_fault(endpoint, domain_param.strip().lower() if domain_param else None)
+        domain_param, email_param = params.get("domain"), params.get("email")
+        fault = self._next_fault(
+            endpoint,
+            domain_param.strip().lower() if domain_param else None,
+            _normal_email(email_param) if email_param else None,
+        )
         if fault is not None:
             if fault.delay > 0:
                 # Waiting on the stop event lets stop() cut slow answers short.
@@ -805,6 +1014,10 @@ class Sandbox:
                     self.searches_used >= self.searches_available):
                 return _fault_answer(QUOTA_429_BILLING)
             return self._domain_search(params)
+        if method == "GET" and endpoint == "email-verifier":
+            if self._out_of_verifications():
+                return _fault_answer(QUOTA_429_VERIFICATIONS)
+            return self._email_verifier(params)
         if method == "GET" and endpoint == "account":
             return self._account()
         shown = endpoint if endpoint.startswith("/") else f"/v2/{endpoint}"
@@ -924,6 +1137,39 @@ class Sandbox:
             self._served.append((name, offset))
         return _json_answer(200, payload)
 
+    def _out_of_verifications(self) -> bool:
+        available = self.verifications_available
+        return available is not None and self.verifications_used >= available
+
+    def _email_verifier(self, params: dict[str, str]) -> _Answer:
+        raw_email = params.get("email", "").strip()
+        if not raw_email:
+            return _error(400, "wrong_params", "You are missing the email parameter")
+        email = raw_email.lower()
+        local, at, domain = email.rpartition("@")
+        if not (at and local and domain):
+            return _error(400, "wrong_params", "The email parameter is invalid")
+        with self._lock:
+            claimed = any(_normal_email(c) == email for c in self.claimed)
+        if claimed:
+            return _fault_answer(CLAIMED_EMAIL_451)
+        with self._lock:
+            for key, left in self.pending.items():
+                if left > 0 and _normal_email(key) == email:
+                    self.pending[key] = left - 1
+                    return _fault_answer(VERIFICATION_PENDING_202)
+        data = _render_verification(
+            email, self.verdict(email), self.seed, self._today, legacy=self.legacy_verifier
+        )
+        with self._lock:
+            # Checked again under the lock so concurrent requests never overspend the quota.
+            available = self.verifications_available
+            if available is not None and self._verifications_used >= available:
+                return _fault_answer(QUOTA_429_VERIFICATIONS)
+            self._verifications_used += 1
+            self._verified[email] = self._verified.get(email, 0) + 1
+        return _json_answer(200, {"data": data, "meta": {"params": {"email": raw_email}}})
+
     def _matching(
         self,
         dom: _Domain,
@@ -957,6 +1203,13 @@ class Sandbox:
         today = self._today
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
         reset = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+        # Without a quota set, the plan's usual allowance is shown.
+        searches = self.searches_available
+        if searches is None:
+            searches = 25 if free else 500
+        verifications = self.verifications_available
+        if verifications is None:
+            verifications = 50 if free else 1000
         payload = {
             "data": {
                 "first_name": "Dana",
@@ -967,10 +1220,11 @@ class Sandbox:
                 "reset_date": reset.isoformat(),
                 "team_id": 4242,
                 "requests": {
-                    "searches": {"used": self.searches_used, "available": (
-                        self.searches_available if self.searches_available is not None
-                        else 25 if free else 500)},
-                    "verifications": {"used": 0, "available": 50 if free else 1000},
+                    "searches": {"used": self.searches_used, "available": searches},
+                    "verifications": {
+                        "used": self.verifications_used,
+                        "available": verifications,
+                    },
                 },
             }
         }

@@ -103,7 +103,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
                                    f"{email}: {exc}; gave up after {NOT_READY_TRIES} tries")
                     _commit(ctx, total, counts, "unverified")
                 else:
-                    wait = max(2.0, backoff(item.tries + 2, 2.0, 120.0))
+                    base = ctx.settings.backoff_base
+                    wait = max(base, backoff(item.tries + 1, 2 * base, 120.0))
                     items.defer(ctx.db, item, time.time() + wait, count_try=True)
             continue
         except DataClaimed as exc:
