@@ -76,21 +76,16 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 _commit(ctx, total, counts, "invalid_syntax")
             continue
         if cached is not None or hunter_valid is not None:
-            with ctx.db.atomic():
-                if cached is not None:
-                    verifications.touch(ctx.db, email)
-                else:
-                    verifications.save_local(
-                        ctx.db, email, "valid", f"Hunter verified it on {hunter_valid}",
-                        "hunter_domain_search", "deliverable")
-                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
-                items.done(ctx.db, item, "cached")
-                _commit(ctx, total, counts, "cached")
+            _serve_cached(ctx, item, total, counts, hunter_valid)
             continue
         if not verifications.claim(ctx.db, email, ctx.job.id,
                                    time.time() + ctx.settings.lease):
             with ctx.db.atomic():  # another job is asking right now: its answer will do
                 items.defer(ctx.db, item, time.time() + CLAIM_RETRY, count_try=False)
+            continue
+        if not recheck and verifications.fresh(ctx.db, email, since) is not None:
+            # another job answered it between our cache look-up and our claim
+            _serve_cached(ctx, item, total, counts, None)
             continue
         try:
             answer = ctx.call(partial(client.email_verifier, email), endpoint=ENDPOINT)
@@ -136,6 +131,22 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
         "credits": ledger.credits_of_job(ctx.db, ctx.job.id),
     }
+
+
+def _serve_cached(ctx: JobContext, item: items.Item, total: int, counts: dict[str, int],
+                  hunter_valid: str | None) -> None:
+    """Answer an item from the cache (or from Hunter's own fresh verification)."""
+    with ctx.db.atomic():
+        verifications.release(ctx.db, item.value, ctx.job.id)
+        if hunter_valid is None:
+            verifications.touch(ctx.db, item.value)
+        else:
+            verifications.save_local(
+                ctx.db, item.value, "valid", f"Hunter verified it on {hunter_valid}",
+                "hunter_domain_search", "deliverable")
+        ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+        items.done(ctx.db, item, "cached")
+        _commit(ctx, total, counts, "cached")
 
 
 def _summary(counts: dict[str, int], total: int) -> tuple[int, str]:
