@@ -26,6 +26,8 @@ def _ago(ts: float | None) -> str:
 
 
 def _target(job: Job) -> str:
+    if job.type == "verify":
+        return f"{job.params.get('emails')} emails ({job.params.get('source')})"
     return str(job.params.get("domain") or "")
 
 
@@ -56,7 +58,7 @@ def list_(
         return
     table = Table(box=None, header_style="bold")
     for col in ("ID", "TYPE", "TARGET", "STATUS", "PROGRESS", "PRI", "CREATED", "TAGS"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, no_wrap=col in ("TARGET", "STATUS"), overflow="fold")
     for j in found:
         table.add_row(str(j.id), j.type, _target(j), str(j.status), _progress(j),
                       str(j.priority), _ago(j.created_at), ",".join(j.tags))

@@ -35,7 +35,10 @@ def results(
     format_: str = typer.Option("table", "--format", help="table, csv, json or jsonl."),
     output: Path = typer.Option(None, "--output", "-o", help="Write to a file."),
 ) -> None:
-    """Show the contacts collected for DOMAIN. Example: novahunt results stripe.com --format csv"""
+    """Show the contacts collected for DOMAIN, with their verification.
+
+    Example: novahunt results stripe.com --format csv -o stripe.csv
+    """
     if format_ not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}")
     name = normalise_domain(domain)
