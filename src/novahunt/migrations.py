@@ -246,12 +246,33 @@ def m005_verification_cache_and_job_items(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX job_items_state ON job_items (job_id, state, seq)")
 
 
+def m006_person_lookups(conn: sqlite3.Connection) -> None:
+    # Email Finder answers per person and domain, misses included: asking again within
+    # the freshness window is free
+    conn.execute(
+        """
+        CREATE TABLE person_lookups (
+            domain TEXT NOT NULL,
+            first_name TEXT NOT NULL,    -- as used in addresses: ascii, lower-case
+            last_name TEXT NOT NULL,
+            email TEXT,                  -- NULL: Hunter found nobody
+            score INTEGER,
+            source TEXT NOT NULL,
+            job_id INTEGER,
+            looked_up_at REAL NOT NULL,
+            PRIMARY KEY (domain, first_name, last_name)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
     m003_create_ledger_and_workers,
     m004_rate_limits_and_credits,
     m005_verification_cache_and_job_items,
+    m006_person_lookups,
 ]
 
 

@@ -1018,10 +1018,65 @@ class Sandbox:
             if self._out_of_verifications():
                 return _fault_answer(QUOTA_429_VERIFICATIONS)
             return self._email_verifier(params)
+        if method == "GET" and endpoint == "email-finder":
+            if self.searches_available is not None and (
+                    self.searches_used >= self.searches_available):
+                return _fault_answer(QUOTA_429_BILLING)
+            return self._email_finder(params)
         if method == "GET" and endpoint == "account":
             return self._account()
         shown = endpoint if endpoint.startswith("/") else f"/v2/{endpoint}"
         return _error(404, "not_found", f"The endpoint '{method} {shown}' does not exist.")
+
+    def _email_finder(self, params: dict[str, str]) -> _Answer:
+        """Email Finder: the person's address if the domain holds them, else a guess from
+        the domain's pattern, else the documented 200-with-nulls miss. Billed one search
+        when an address is returned."""
+        domain = params.get("domain", "").strip().lower()
+        first = params.get("first_name", "").strip()
+        last = params.get("last_name", "").strip()
+        full = params.get("full_name", "").strip()
+        if not domain and not params.get("company"):
+            return _error(400, "wrong_params", "You are missing the domain parameter")
+        if full and not (first and last) and " " in full:
+            first, last = full.split(" ", 1)[0], full.rsplit(" ", 1)[-1]
+        if not (first and last):
+            return _error(400, "wrong_params",
+                          "You are missing the first_name and last_name or full_name parameter")
+        with self._lock:
+            dom = self._domains.get(domain)
+        email: str | None = None
+        score: int | None = None
+        position: str | None = None
+        if dom is not None:
+            for contact in dom.contacts:
+                if (contact.first or "").lower() == first.lower() and (
+                        contact.last or "").lower() == last.lower():
+                    email, score = contact.value, 91
+                    break
+            if email is None and dom.pattern:
+                simple_first = "".join(ch for ch in first.lower() if ch.isalnum())
+                simple_last = "".join(ch for ch in last.lower() if ch.isalnum())
+                if simple_first and simple_last:
+                    local = dom.pattern.format(first=simple_first, last=simple_last,
+                                               f=simple_first[0], l=simple_last[0])
+                    email, score = f"{local}@{dom.name}", 52
+        data: dict[str, Any] = {
+            "first_name": first if email else None, "last_name": last if email else None,
+            "email": email, "score": score, "domain": domain or None,
+            "accept_all": (dom.accept_all if dom else None) if email else None,
+            "position": position, "twitter": None, "linkedin_url": None,
+            "phone_number": None, "company": dom.organization if dom and email else None,
+            "sources": [], "verification": {"date": None, "status": None},
+        }
+        payload = {"data": data, "meta": {"params": {
+            "first_name": first or None, "last_name": last or None,
+            "full_name": full or None, "domain": domain or None,
+            "company": params.get("company") or None}}}
+        if email:
+            with self._lock:
+                self._searches_used += 1
+        return _json_answer(200, payload)
 
     def _rate_limited(self) -> str | None:
         """None if the request fits the sliding window, else the Retry-After value to send."""

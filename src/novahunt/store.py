@@ -158,6 +158,53 @@ def fresh_collection(db: Database, domain: str, filters: str, max_results: int,
                       row["finished_at"])
 
 
+# -- people (Email Finder) ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PersonLookup:
+    domain: str
+    first_name: str
+    last_name: str
+    email: str | None
+    score: int | None
+    source: str
+    job_id: int | None
+    looked_up_at: float
+
+
+def save_person_lookup(db: Database, p: PersonLookup) -> None:
+    db.execute(
+        "INSERT INTO person_lookups (domain, first_name, last_name, email, score, source,"
+        " job_id, looked_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (domain, first_name, last_name) DO UPDATE SET email = excluded.email,"
+        " score = excluded.score, source = excluded.source, job_id = excluded.job_id,"
+        " looked_up_at = excluded.looked_up_at",
+        (p.domain, p.first_name, p.last_name, p.email, p.score, p.source, p.job_id,
+         p.looked_up_at))
+
+
+def person_lookup(db: Database, domain: str, first: str, last: str,
+                  since: float) -> PersonLookup | None:
+    row = db.one(
+        "SELECT * FROM person_lookups WHERE domain = ? AND first_name = ? AND last_name = ?"
+        " AND looked_up_at >= ?", (domain, first, last, since))
+    if row is None:
+        return None
+    return PersonLookup(row["domain"], row["first_name"], row["last_name"], row["email"],
+                        row["score"], row["source"], row["job_id"], row["looked_up_at"])
+
+
+def contact_by_name(db: Database, domain: str, first: str, last: str) -> dict[str, Any] | None:
+    """A stored contact of the domain with this (address-form) name, best first."""
+    for row in db.query(
+            "SELECT email, first_name, last_name, confidence, source FROM contacts"
+            " WHERE domain = ? AND first_name IS NOT NULL AND last_name IS NOT NULL"
+            " AND lower(first_name) = ? AND lower(last_name) = ?"
+            " ORDER BY confidence IS NULL, confidence DESC", (domain, first, last)):
+        return dict(row)
+    return None
+
+
 # -- workers ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)

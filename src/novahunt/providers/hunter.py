@@ -142,6 +142,23 @@ def parse_verification(email: str, data: dict[str, Any]) -> Verification:
                         int(score) if isinstance(score, int | float) else None, data)
 
 
+@dataclass(frozen=True)
+class FinderResult:
+    domain: str
+    email: str | None      # None: Hunter found nobody (an answer, not an error)
+    score: int | None
+    position: str | None
+    sources: list[dict[str, Any]]
+    verification_status: str | None
+    verification_date: str | None
+    answer: dict[str, Any]
+
+
+def bill_finder(body: dict[str, Any]) -> tuple[str, int]:
+    """A search credit when an address is found; a miss is free."""
+    return "search", 1 if (body.get("data") or {}).get("email") else 0
+
+
 def bill_domain_search(body: dict[str, Any]) -> tuple[str, int]:
     """A search credit per started block of 10 emails returned; an empty answer is free."""
     emails = (body.get("data") or {}).get("emails") or []
@@ -317,6 +334,20 @@ class HunterClient:
     def email_verifier(self, email: str) -> Verification:
         body = self.get("email-verifier", {"email": email}, bill_verification)
         return parse_verification(email, body["data"])
+
+    def email_finder(self, domain: str, first_name: str, last_name: str) -> FinderResult:
+        body = self.get("email-finder", {"domain": domain, "first_name": first_name,
+                                         "last_name": last_name}, bill_finder)
+        data = body["data"]
+        email = _opt_str(data.get("email"))
+        score = data.get("score")
+        verification = data.get("verification") or {}
+        return FinderResult(
+            domain=domain, email=None if email is None else normalise_email(email),
+            score=int(score) if isinstance(score, int | float) else None,
+            position=_opt_str(data.get("position")), sources=list(data.get("sources") or []),
+            verification_status=_opt_str(verification.get("status")),
+            verification_date=_opt_str(verification.get("date")), answer=data)
 
     def account(self) -> Account:
         """The plan and what is left of it (free: no credit is spent)."""

@@ -18,7 +18,7 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.runners import collect, verify
+from novahunt.runners import collect, find, generate, verify
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -31,7 +31,12 @@ from novahunt.runners.context import (
 log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {collect.TYPE: collect.run, verify.TYPE: verify.run}
+RUNNERS: dict[str, Runner] = {
+    collect.TYPE: collect.run,
+    verify.TYPE: verify.run,
+    find.TYPE: find.run,
+    generate.TYPE: generate.run,
+}
 
 
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
@@ -106,6 +111,9 @@ def _summary(result: dict[str, Any]) -> str:
         if result.get("verify_job"):
             text += f"; verifying them in job {result['verify_job']}"
         return text
+    if "candidates" in result or "found" in result:
+        who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
+        return f"{who}: {result.get('email') or 'no address found'}"
     if "verified" in result:
         return (f"{result['emails']} emails: {result['verified']} verified, "
                 f"{result['cached']} from the cache, {result['invalid_syntax']} bad syntax, "

@@ -161,3 +161,64 @@ def _commit(ctx: JobContext, total: int, counts: dict[str, int], outcome: str) -
     counts[outcome] = counts.get(outcome, 0) + 1
     done, text = _summary(counts, total)
     ctx.commit({"done": done}, (done, total, "verifying", text))
+
+
+def verify_now(ctx: JobContext, email: str, *, max_age: float,
+               recheck: bool = False) -> verifications.Cached | None:
+    """Verify one address now, through the cache and single flight, for jobs that need
+    an answer before they go on (generate, enrich). Returns the cache row, or None when
+    Hunter had no final answer after a few tries."""
+    email = emails.normalise(email)
+    since = time.time() - max_age
+    problem = emails.syntax_problem(email)
+    if problem is not None:
+        with ctx.db.atomic():
+            verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
+                                     "local_syntax", "undeliverable")
+        return verifications.fresh(ctx.db, email, 0)
+    tries = 0
+    while True:
+        cached = None if recheck else verifications.fresh(ctx.db, email, since)
+        if cached is not None:
+            with ctx.db.atomic():
+                verifications.touch(ctx.db, email)
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+            return cached
+        hunter_valid = None if recheck else verifications.fresh_from_domain_search(
+            ctx.db, email, since)
+        if hunter_valid is not None:
+            with ctx.db.atomic():
+                verifications.save_local(
+                    ctx.db, email, "valid", f"Hunter verified it on {hunter_valid}",
+                    "hunter_domain_search", "deliverable")
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+            return verifications.fresh(ctx.db, email, 0)
+        if not verifications.claim(ctx.db, email, ctx.job.id,
+                                   time.time() + ctx.settings.lease):
+            ctx.sleep(CLAIM_RETRY, "waiting", f"another job is verifying {email}")
+            continue
+        try:
+            answer = ctx.call(partial(ctx.hunter().email_verifier, email), endpoint=ENDPOINT)
+        except NotReady as exc:
+            with ctx.db.atomic():
+                verifications.release(ctx.db, email, ctx.job.id)
+            tries += 1
+            if tries >= NOT_READY_TRIES:
+                ctx.event("unverified", f"{email}: {exc}; gave up after {tries} tries")
+                return None
+            base = ctx.settings.backoff_base
+            ctx.sleep(max(base, backoff(tries, 2 * base, 120.0)), "waiting", str(exc))
+            continue
+        except DataClaimed as exc:
+            with ctx.db.atomic():
+                verifications.save_claimed(ctx.db, email, str(exc))
+                verifications.release(ctx.db, email, ctx.job.id)
+            return verifications.fresh(ctx.db, email, 0)
+        with ctx.db.atomic():
+            verifications.save(ctx.db, answer)
+            verifications.release(ctx.db, email, ctx.job.id)
+        return verifications.fresh(ctx.db, email, 0)
+
+
+def deliverable(row: verifications.Cached | None) -> bool:
+    return row is not None and (row.status == "valid" or row.result == "deliverable")

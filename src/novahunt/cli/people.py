@@ -1,0 +1,99 @@
+"""`novahunt find` and `novahunt generate`: one person's address."""
+
+from __future__ import annotations
+
+import typer
+
+from novahunt import dispatch, jobs, names
+from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.follow import follow_jobs
+from novahunt.domains import normalise_domain
+from novahunt.jobs import Job, NewJob
+from novahunt.runners import find as find_runner
+from novahunt.runners import generate as generate_runner
+
+
+def register(app: typer.Typer) -> None:
+    app.command("find")(find)
+    app.command("generate")(generate)
+
+
+DOMAIN = typer.Option(..., "--domain", "-d", help="The company's domain, e.g. stripe.com.")
+FIRST = typer.Option(None, "--first", help="First name, e.g. Patrick.")
+LAST = typer.Option(None, "--last", help="Last name, e.g. Collison.")
+FULL = typer.Option(None, "--name", help="Full name instead of --first/--last.")
+FOLLOW = typer.Option(False, "--follow", "-F", help="Wait for the answer with live progress.")
+JSON = typer.Option(False, "--json", help="Print the job as JSON.")
+PRIORITY = typer.Option(3, "--priority", "-p", min=1, max=5, help="1 runs first, 5 last.")
+TAG = typer.Option(None, "--tag", "-t", help="Label the job (repeatable).")
+
+
+def _submit(spec: NewJob, follow: bool, json_: bool) -> None:
+    db, settings = state()
+    [(job, created)] = dispatch.submit(db, [spec])
+    if json_:
+        print_json([{"id": job.id, "target": job.params["target"], "status": str(job.status),
+                     "created": created, "result": job.result}])
+    else:
+        out.print(_line(job, created))
+    if follow and not job.finished:
+        code = follow_jobs(db, settings, [job.id], err if json_ else out)
+        if not json_:
+            out.print(_line(jobs.get(db, job.id), True))
+        if code:
+            raise typer.Exit(code)
+
+
+def _line(job: Job, created: bool) -> str:
+    if not created:
+        return f"#{job.id} {job.params['target']}: already {job.status}"
+    result = job.result or {}
+    if job.finished and "email" in result:
+        if result.get("email"):
+            found = f"{result['email']} (score {result.get('score', '-')})" if job.type == \
+                "find" else result["email"]
+        elif job.type == "generate" and not result.get("verified"):
+            found = "candidates: " + ", ".join(result["candidates"][:6]) + (
+                " ..." if len(result["candidates"]) > 6 else "")
+        else:
+            found = "no address found"
+        cached = " (from state.db, no API call)" if result.get("cached") else ""
+        return f"#{job.id} {job.params['target']}: {found}{cached}"
+    return f"#{job.id} {job.params['target']}: {job.status}"
+
+
+def find(
+    domain: str = DOMAIN, first: str = FIRST, last: str = LAST, name: str = FULL,
+    refresh: bool = typer.Option(False, "--refresh", help="Ask Hunter even if state.db "
+                                 "has a fresh answer."),
+    priority: int = PRIORITY, tag: list[str] = TAG, follow: bool = FOLLOW,
+    json_: bool = JSON,
+) -> None:
+    """Find one person's email address with Hunter's Email Finder.
+
+    Example: novahunt find --domain stripe.com --first Patrick --last Collison --follow
+    """
+    site = normalise_domain(domain)
+    f, l_ = names.person(first, last, name)
+    db, settings = state()
+    _submit(find_runner.plan(db, settings, site, f, l_, priority=priority, tags=tag or [],
+                             refresh=refresh), follow, json_)
+
+
+def generate(
+    domain: str = DOMAIN, first: str = FIRST, last: str = LAST, name: str = FULL,
+    verify: bool = typer.Option(False, "--verify", help="Verify the candidates in order "
+                                "of likelihood, stopping at the first deliverable one."),
+    priority: int = PRIORITY, tag: list[str] = TAG, follow: bool = FOLLOW,
+    json_: bool = JSON,
+) -> None:
+    """Build a person's likely addresses from the domain's pattern; no API call unless
+    --verify.
+
+    Example: novahunt generate --domain stripe.com --first José --last Núñez --verify -F
+    """
+    site = normalise_domain(domain)
+    f, l_ = names.person(first, last, name)
+    db, settings = state()
+    _submit(generate_runner.plan(db, settings, site, f, l_, verify=verify,
+                                 priority=priority, tags=tag or []), follow, json_)

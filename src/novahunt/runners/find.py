@@ -1,0 +1,70 @@
+"""Find one person's address with Hunter's Email Finder.
+
+The answer (a miss included) is kept per person and domain, so asking again within
+the freshness window costs nothing; a found address becomes a contact of the domain.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from typing import Any
+
+from novahunt import ledger, store
+from novahunt.config import Settings
+from novahunt.db import Database
+from novahunt.jobs import NewJob
+from novahunt.providers.hunter import Contact
+from novahunt.runners.context import JobContext
+
+TYPE = "find"
+SOURCE = "hunter_email_finder"
+
+
+def _result(lookup: store.PersonLookup, *, cached: bool, api_calls: int = 0,
+            credits: int = 0) -> dict[str, Any]:
+    return {"domain": lookup.domain, "first_name": lookup.first_name,
+            "last_name": lookup.last_name, "email": lookup.email, "score": lookup.score,
+            "found": lookup.email is not None, "cached": cached, "api_calls": api_calls,
+            "credits": credits}
+
+
+def plan(db: Database, settings: Settings, domain: str, first: str, last: str, *,
+         priority: int = 3, tags: list[str] | None = None, refresh: bool = False) -> NewJob:
+    params = {"domain": domain, "first_name": first, "last_name": last, "refresh": refresh,
+              "target": f"{first} {last} at {domain}"}
+    known = None if refresh else store.person_lookup(db, domain, first, last,
+                                                     time.time() - settings.freshness)
+    if known is None:
+        settings.require_key()
+    return NewJob(type=TYPE, params=params, priority=priority, tags=tags or [],
+                  dedupe_key=f"{TYPE}:{domain}:{first}:{last}",
+                  max_attempts=settings.max_attempts,
+                  result=None if known is None else {
+                      **_result(known, cached=True), "saved_credits": int(bool(known.email))})
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    p = ctx.job.params
+    domain, first, last = p["domain"], p["first_name"], p["last_name"]
+    if not p.get("refresh"):
+        known = store.person_lookup(ctx.db, domain, first, last, ctx.job.created_at)
+        if known is not None:
+            return _result(known, cached=True)
+    ctx.set_progress(0, 1, "finding", f"{first} {last} at {domain}", force=True)
+    answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
+                      endpoint="email-finder")
+    lookup = store.PersonLookup(domain, first, last, answer.email, answer.score, SOURCE,
+                                ctx.job.id, time.time())
+    with ctx.db.atomic():
+        store.save_person_lookup(ctx.db, lookup)
+        if answer.email is not None:
+            store.save_contacts(ctx.db, domain, [Contact(
+                email=answer.email, first_name=first, last_name=last,
+                position=answer.position, confidence=answer.score, sources=answer.sources,
+                verification_status=answer.verification_status,
+                verification_date=answer.verification_date)], source=SOURCE,
+                job_id=ctx.job.id)
+        ctx.commit({"done": True}, (1, 1, "done", None))
+    return _result(lookup, cached=False, api_calls=ledger.calls_of_job(ctx.db, ctx.job.id),
+                   credits=ledger.credits_of_job(ctx.db, ctx.job.id))
