@@ -7,8 +7,10 @@ in flight. Deferred items (no final answer yet) come back after `next_at`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from novahunt.db import Database, Row
 
@@ -55,9 +57,19 @@ def next_deferred_at(db: Database, job_id: int) -> float | None:
     return None if value is None else float(value)
 
 
-def done(db: Database, item: Item, outcome: str) -> None:
-    db.execute("UPDATE job_items SET state = 'done', outcome = ? WHERE job_id = ? AND seq = ?",
-               (outcome, item.job_id, item.seq))
+def done(db: Database, item: Item, outcome: str,
+         output: dict[str, Any] | None = None) -> None:
+    db.execute(
+        "UPDATE job_items SET state = 'done', outcome = ?, output = ? WHERE job_id = ?"
+        " AND seq = ?", (outcome, None if output is None else json.dumps(output),
+                         item.job_id, item.seq))
+
+
+def outputs(db: Database, job_id: int) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    """Each item's value and output, in input order, streamed."""
+    for row in db.execute(
+            "SELECT value, output FROM job_items WHERE job_id = ? ORDER BY seq", (job_id,)):
+        yield row["value"], None if row["output"] is None else json.loads(row["output"])
 
 
 def defer(db: Database, item: Item, until: float, *, count_try: bool) -> None:

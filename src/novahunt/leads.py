@@ -16,6 +16,7 @@ from pathlib import Path
 from novahunt.errors import BadInput
 
 MAX_ROWS = 100_000
+MAX_ENRICH_ROWS = 10_000
 _NAMES = ("email", "e-mail", "email address", "email_address", "emailaddress", "mail",
           "work email", "work_email")
 
@@ -100,3 +101,53 @@ def write_with_columns(source: EmailList, out: Path, names: list[str],
             email = row[source.column].strip().lower() if len(row) > source.column else ""
             writer.writerow([*row, *values(email)])
     return len(source.rows)
+
+
+_LEAD_COLUMNS = {
+    "first": ("first name", "first_name", "firstname", "given name", "given_name", "first"),
+    "last": ("last name", "last_name", "lastname", "surname", "family name", "family_name",
+             "last"),
+    "name": ("full name", "full_name", "fullname", "name", "contact name", "contact"),
+    "domain": ("domain", "company domain", "company_domain", "website", "company website",
+               "company_website", "url", "company url", "web"),
+    "email": _NAMES,
+}
+
+
+@dataclass(frozen=True)
+class Leads:
+    path: Path
+    header: list[str]
+    columns: dict[str, int | None]   # first, last, name, domain, email -> index
+    dialect: str
+    rows: list[list[str]]
+
+
+def read_leads(path: Path, mapping: dict[str, str | None]) -> Leads:
+    """A CSV of leads; columns found by name, or named by `mapping` (key -> header)."""
+    text = _read_text(path)
+    first = text.split("\n", 1)[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)
+            if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise BadInput(f"{path}: no rows under the header")
+    header = rows[0]
+    lowered = [h.strip().lower() for h in header]
+    columns: dict[str, int | None] = {}
+    for key, names in _LEAD_COLUMNS.items():
+        wanted = mapping.get(key)
+        if wanted is not None:
+            if wanted.strip().lower() not in lowered:
+                raise BadInput(f"{path}: no column {wanted!r}; the columns are: "
+                               f"{', '.join(header)[:200]}")
+            columns[key] = lowered.index(wanted.strip().lower())
+        else:
+            columns[key] = next((lowered.index(n) for n in names if n in lowered), None)
+    if columns["domain"] is None:
+        raise BadInput(f"{path}: no domain or website column among {', '.join(header)[:200]}"
+                       " (name it with --domain-column)")
+    if columns["name"] is None and (columns["first"] is None or columns["last"] is None):
+        raise BadInput(f"{path}: needs first and last name columns, or a full name column "
+                       "(--first-column, --last-column, --name-column)")
+    return Leads(path, header, columns, delimiter, rows[1:])

@@ -266,6 +266,11 @@ def m006_person_lookups(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_job_item_output(conn: sqlite3.Connection) -> None:
+    # what an item produced (enrich: the address found, from where), as JSON
+    conn.execute("ALTER TABLE job_items ADD COLUMN output TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
@@ -273,6 +278,7 @@ MIGRATIONS: list[Migration] = [
     m004_rate_limits_and_credits,
     m005_verification_cache_and_job_items,
     m006_person_lookups,
+    m007_job_item_output,
 ]
 
 

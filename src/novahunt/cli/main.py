@@ -43,13 +43,24 @@ def _root(
 
 
 def _register() -> None:
-    from novahunt.cli import collect, demo, jobs, people, results, stats, verify, worker
+    from novahunt.cli import (
+        collect,
+        demo,
+        enrich,
+        jobs,
+        people,
+        results,
+        stats,
+        verify,
+        worker,
+    )
 
     collect.register(app)
     worker.register(app)
     app.add_typer(jobs.app, name="jobs")
     verify.register(app)
     people.register(app)
+    enrich.register(app)
     results.register(app)
     stats.register(app)
     demo.register(app)

@@ -18,7 +18,7 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.runners import collect, find, generate, verify
+from novahunt.runners import collect, enrich, find, generate, verify
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -36,6 +36,7 @@ RUNNERS: dict[str, Runner] = {
     verify.TYPE: verify.run,
     find.TYPE: find.run,
     generate.TYPE: generate.run,
+    enrich.TYPE: enrich.run,
 }
 
 
@@ -111,6 +112,9 @@ def _summary(result: dict[str, Any]) -> str:
         if result.get("verify_job"):
             text += f"; verifying them in job {result['verify_job']}"
         return text
+    if "rows" in result:
+        return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
+                f"found, {result['skipped']} skipped; wrote {result['output']}")
     if "candidates" in result or "found" in result:
         who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
         return f"{who}: {result.get('email') or 'no address found'}"

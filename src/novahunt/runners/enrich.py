@@ -1,0 +1,161 @@
+"""Fill in the emails of a CSV of leads, cheapest source first, one row per step.
+
+For a row without an email: a contact already in state.db with that name, or a fresh
+Email Finder answer on record, costs nothing; then (with `verify`) the domain's pattern
+candidates, verified through the cache; then Hunter's Email Finder. Each row's outcome
+is committed with the row's item, so a crash resumes at the next row and no row is paid
+for twice. Rows without a usable name or domain are reported by row number. The output
+file is written from the stored rows when the job completes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from novahunt import items, ledger, names, store, verifications
+from novahunt.config import Settings
+from novahunt.domains import normalise_domain
+from novahunt.errors import BadInput
+from novahunt.jobs import NewJob
+from novahunt.leads import MAX_ENRICH_ROWS, Leads
+from novahunt.providers.hunter import Contact
+from novahunt.runners import find as find_runner
+from novahunt.runners.context import JobContext
+from novahunt.runners.verify import deliverable, verify_now
+
+TYPE = "enrich"
+COLUMNS = ["enriched_email", "enriched_confidence", "enriched_source", "verify_status",
+           "verify_result", "enrich_note"]
+
+
+def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False,
+         priority: int = 3, tags: list[str] | None = None) -> NewJob:
+    if len(leads.rows) > MAX_ENRICH_ROWS:
+        raise BadInput(f"{leads.path}: {len(leads.rows)} rows, more than the "
+                       f"{MAX_ENRICH_ROWS:,} an enrich job takes: split the file")
+    settings.require_key()
+    return NewJob(
+        type=TYPE, priority=priority, tags=tags or [], max_attempts=settings.max_attempts,
+        items=[json.dumps(row) for row in leads.rows],
+        params={"input": str(leads.path), "output": str(output.resolve()),
+                "header": leads.header, "columns": leads.columns, "delimiter": leads.dialect,
+                "rows": len(leads.rows), "verify": verify,
+                "max_age": settings.verify_max_age, "target": leads.path.name},
+    )
+
+
+def _cell(row: list[str], columns: dict[str, int | None], key: str) -> str:
+    index = columns.get(key)
+    return row[index].strip() if index is not None and index < len(row) else ""
+
+
+def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict[str, Any]]:
+    """(outcome, output) for one row. Outcomes: had_email, found, not_found, skipped."""
+    p = ctx.job.params
+    columns: dict[str, int | None] = p["columns"]
+    if _cell(row, columns, "email"):
+        return "had_email", {"note": "already had an email"}
+    try:
+        first, last = names.person(_cell(row, columns, "first"), _cell(row, columns, "last"),
+                                   _cell(row, columns, "name"))
+    except BadInput:
+        return "skipped", {"note": f"row {number}: no first and last name"}
+    raw_domain = _cell(row, columns, "domain")
+    try:
+        domain = normalise_domain(raw_domain)
+    except BadInput:
+        return "skipped", {"note": f"row {number}: no usable domain ({raw_domain[:40]!r})"}
+
+    known = store.contact_by_name(ctx.db, domain, first, last)
+    if known is not None:
+        return "found", {"email": known["email"], "confidence": known["confidence"],
+                         "source": f"state.db ({known['source']})"}
+    lookup = store.person_lookup(ctx.db, domain, first, last,
+                                 time.time() - ctx.settings.freshness)
+    if lookup is not None:
+        if lookup.email:
+            return "found", {"email": lookup.email, "confidence": lookup.score,
+                             "source": f"state.db ({lookup.source})"}
+        if not p["verify"]:
+            return "not_found", {"note": "Email Finder found nobody (remembered)"}
+    if p["verify"]:
+        facts = store.domain_facts(ctx.db, domain) or {}
+        for candidate in names.candidates(first, last, domain, facts.get("pattern"))[:6]:
+            ctx.check()
+            checked = verify_now(ctx, candidate, max_age=p["max_age"])
+            if deliverable(checked):
+                with ctx.db.atomic():
+                    store.save_contacts(ctx.db, domain, [Contact(
+                        email=candidate, first_name=first, last_name=last,
+                        verification_status="valid")], source="pattern_verified",
+                        job_id=ctx.job.id)
+                return "found", {"email": candidate, "confidence": None,
+                                 "source": "pattern, verified"}
+            if checked is not None and checked.status == "accept_all":
+                break  # every candidate would look deliverable: ask the Finder
+        if lookup is not None:
+            return "not_found", {"note": "no pattern candidate verified; Finder found nobody"}
+    answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
+                      endpoint="email-finder")
+    with ctx.db.atomic():
+        store.save_person_lookup(ctx.db, store.PersonLookup(
+            domain, first, last, answer.email, answer.score, find_runner.SOURCE, ctx.job.id,
+            time.time()))
+        if answer.email:
+            store.save_contacts(ctx.db, domain, [Contact(
+                email=answer.email, first_name=first, last_name=last,
+                position=answer.position, confidence=answer.score, sources=answer.sources)],
+                source=find_runner.SOURCE, job_id=ctx.job.id)
+    if answer.email:
+        return "found", {"email": answer.email, "confidence": answer.score,
+                         "source": "hunter email finder"}
+    return "not_found", {"note": "Email Finder found nobody"}
+
+
+def run(ctx: JobContext) -> dict[str, Any]:
+    p = ctx.job.params
+    total: int = p["rows"]
+    counts = items.outcomes(ctx.db, ctx.job.id)
+    while (item := items.next_item(ctx.db, ctx.job.id, time.time())) is not None:
+        ctx.check()
+        outcome, output = _enrich_row(ctx, json.loads(item.value), item.seq + 2)
+        with ctx.db.atomic():
+            items.done(ctx.db, item, outcome, output)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            done = sum(n for k, n in counts.items() if k != "remaining")
+            ctx.commit({"done": done}, (done, total, "enriching",
+                                        f"{counts.get('found', 0)} found, "
+                                        f"{total - done} remaining"))
+    skipped = [o["note"] for _, o in items.outputs(ctx.db, ctx.job.id)
+               if o and o.get("note", "").startswith("row ")]
+    written = write_output(ctx, Path(p["output"]))
+    return {"rows": total, "found": counts.get("found", 0),
+            "had_email": counts.get("had_email", 0), "not_found": counts.get("not_found", 0),
+            "skipped": len(skipped), "skipped_rows": skipped[:100], "output": str(written),
+            "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
+            "credits": ledger.credits_of_job(ctx.db, ctx.job.id)}
+
+
+def write_output(ctx: JobContext, out: Path) -> Path:
+    """The input's rows in order, with what enrich found added."""
+    p = ctx.job.params
+    rows = list(items.outputs(ctx.db, ctx.job.id))
+    found = verifications.lookup(ctx.db, [o["email"] for _, o in rows if o and o.get("email")])
+    tmp = out.with_name(out.name + ".partial")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, delimiter=p["delimiter"])
+        writer.writerow([*p["header"], *COLUMNS])
+        for value, o in rows:
+            o = o or {}
+            v = found.get(o.get("email") or "")
+            writer.writerow([*json.loads(value), o.get("email") or "",
+                             "" if o.get("confidence") is None else o["confidence"],
+                             o.get("source") or "", v.status if v else "",
+                             (v.result or "") if v else "", o.get("note") or ""])
+    tmp.replace(out)  # all or nothing: a crash mid-write leaves no half file
+    return out
