@@ -64,9 +64,8 @@ def test_enrich_fills_rows_cheapest_first_and_reports_what_it_skipped(
     assert done.status is Status.COMPLETED
     assert done.result is not None
     assert (done.result["found"], done.result["had_email"], done.result["skipped"]) == (3, 1, 2)
-    assert done.result["skipped_rows"] == ["row 5: no usable domain (''')",
-                                           "row 6: no first and last name"] or \
-        [n.split(":")[0] for n in done.result["skipped_rows"]] == ["row 5", "row 6"]
+    assert done.result["skipped_rows"] == ["row 5: no usable domain ('')",
+                                           "row 6: no first and last name"]
     # only the person nobody knew cost a call
     finder = [r.params for r in sandbox.requests if r.endpoint == "email-finder"]
     assert finder == [{"domain": "fresh.example", "first_name": "jose", "last_name": "nunez"}]
@@ -110,6 +109,7 @@ def test_a_stopped_job_resumes_at_the_next_row_and_pays_no_row_twice(
     leads = write_leads(tmp_path / "leads.csv", rows)
     out = tmp_path / "out.csv"
     code, stdout, _ = cli("enrich", str(leads), "-o", str(out), "--json")
+    assert code == 0
     [job] = json.loads(stdout)
     original = store.save_person_lookup
     seen: list[int] = []
