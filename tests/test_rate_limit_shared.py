@@ -49,6 +49,7 @@ def test_bad_limits_are_refused(text: str) -> None:
 def test_defaults_are_hunters_and_env_overrides_each_endpoint(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOVAHUNT_RATE_DOMAIN_SEARCH")
+    monkeypatch.delenv("NOVAHUNT_RATE_EMAIL_VERIFIER")
     rates = config.load().rates
     assert rates["domain-search"] == (Window(15, 1.0), Window(500, 60.0))
     assert rates["email-verifier"] == (Window(10, 1.0), Window(300, 60.0))
