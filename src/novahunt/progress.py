@@ -48,6 +48,9 @@ def describe(job: Job) -> str:
         r = job.result
         return (f"completed: {r['verified']} verified, {r['cached']} cached, "
                 f"{r['invalid_syntax']} bad syntax")
+    if job.status is Status.COMPLETED and job.result and "emails_found" in job.result:
+        return (f"completed: {job.result['emails_found']} emails on "
+                f"{job.result['pages_fetched']} pages")
     if job.status is Status.COMPLETED and job.result:
         n = job.result.get("emails_collected")
         cached = " (from state.db)" if job.result.get("cached") else ""

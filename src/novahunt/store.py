@@ -30,11 +30,15 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
     now = time.time()
     emails = list(dict.fromkeys(c.email for c in contacts))
     known = {
-        row[0] for row in db.query(
-            f"SELECT email FROM contacts WHERE domain = ? AND email IN"
+        row[0]: json.loads(row[1] or "[]") for row in db.query(
+            f"SELECT email, sources FROM contacts WHERE domain = ? AND email IN"
             f" ({','.join('?' * len(emails))})", (domain, *emails))
-    } if emails else set()
+    } if emails else {}
     for c in contacts:
+        # sources accumulate: a page that mentions an address adds to what Hunter listed
+        sources = list(known.get(c.email, []))
+        seen = {json.dumps(x, sort_keys=True) for x in sources}
+        sources += [x for x in c.sources if json.dumps(x, sort_keys=True) not in seen]
         db.execute(
             "INSERT INTO contacts (domain, email, first_name, last_name, position,"
             " department, seniority, type, confidence, linkedin, twitter, phone_number,"
@@ -60,10 +64,10 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
             " last_seen_at = excluded.last_seen_at",
             (domain, c.email, c.first_name, c.last_name, c.position, c.department,
              c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
-             json.dumps(c.sources), c.verification_status, c.verification_date, source,
+             json.dumps(sources), c.verification_status, c.verification_date, source,
              job_id, now, now),
         )
-    return len(set(emails) - known)
+    return len(set(emails) - set(known))
 
 
 def count_contacts(db: Database, domain: str) -> int:

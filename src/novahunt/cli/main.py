@@ -50,6 +50,7 @@ def _register() -> None:
         jobs,
         people,
         results,
+        scrape,
         stats,
         verify,
         worker,
@@ -61,6 +62,7 @@ def _register() -> None:
     verify.register(app)
     people.register(app)
     enrich.register(app)
+    scrape.register(app)
     results.register(app)
     stats.register(app)
     demo.register(app)

@@ -18,7 +18,7 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.runners import collect, enrich, find, generate, verify
+from novahunt.runners import collect, enrich, find, generate, scrape, verify
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -37,6 +37,7 @@ RUNNERS: dict[str, Runner] = {
     find.TYPE: find.run,
     generate.TYPE: generate.run,
     enrich.TYPE: enrich.run,
+    scrape.TYPE: scrape.run,
 }
 
 
@@ -112,6 +113,9 @@ def _summary(result: dict[str, Any]) -> str:
         if result.get("verify_job"):
             text += f"; verifying them in job {result['verify_job']}"
         return text
+    if "emails_found" in result:
+        return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
+                f"({result['pages_skipped']} skipped)")
     if "rows" in result:
         return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
                 f"found, {result['skipped']} skipped; wrote {result['output']}")

@@ -1,0 +1,71 @@
+"""`novahunt scrape`: find the addresses a domain publishes on its own web pages."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+from novahunt import dispatch, jobs
+from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.follow import follow_jobs
+from novahunt.domains import normalise_domain
+from novahunt.jobs import Job
+from novahunt.runners import scrape as scrape_runner
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scrape")(scrape)
+
+
+def scrape(
+    domain: str = typer.Argument(..., help="The company's domain or a URL on it, "
+                                 "e.g. stripe.com."),
+    max_pages: int = typer.Option(20, "--max-pages", min=1, max=scrape_runner.MAX_PAGES,
+                                  help="Request at most this many pages."),
+    any_domain: bool = typer.Option(False, "--any-domain", help="Keep addresses on other "
+                                    "domains too (by default only DOMAIN and its "
+                                    "subdomains)."),
+    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
+                                 help="1 runs first, 5 last."),
+    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the job (repeatable)."),
+    follow: bool = typer.Option(False, "--follow", "-F",
+                                help="Show live progress until the job ends."),
+    json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+) -> None:
+    """Find the email addresses DOMAIN publishes on its own web pages, as a background
+    job (no API key needed).
+
+    Reads the home page, the usual contact, about, team and imprint pages and the links
+    they lead to, staying on DOMAIN and its subdomains, obeying robots.txt and pausing
+    between requests. The addresses land in `novahunt results DOMAIN`.
+
+    Example: novahunt scrape stripe.com --max-pages 30 --follow
+    """
+    site = normalise_domain(domain)
+    db, settings = state()
+    spec = scrape_runner.plan(settings, site, max_pages=max_pages, any_domain=any_domain,
+                              priority=priority, tags=tag or [])
+    [(job, created)] = dispatch.submit(db, [spec])
+    if json_:
+        print_json([{"id": job.id, "domain": site, "status": str(job.status)}])
+    elif created:
+        out.print(f"#{job.id} {site}: {job.status}")
+    else:
+        out.print(f"#{job.id} {site}: already {job.status} (not queued twice)")
+    if follow and not job.finished:
+        # with --json, stdout is for the JSON: progress goes to stderr
+        code = follow_jobs(db, settings, [job.id], err if json_ else out)
+        if not json_:
+            _report(jobs.get(db, job.id))
+        if code:
+            raise typer.Exit(code)
+
+
+def _report(job: Job) -> None:
+    result = job.result
+    if result is None:
+        return
+    out.print(f"#{job.id} {result['domain']}: {result['emails_found']} emails on "
+              f"{result['pages_fetched']} pages ({result['pages_skipped']} skipped)")
+    for email, page in result.get("found_on", {}).items():
+        out.print(f"  {escape(email)}  [dim]{escape(page)}[/]")
