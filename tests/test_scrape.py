@@ -22,6 +22,7 @@ from novahunt.db import Database
 from novahunt.errors import BadInput, TransientError
 from novahunt.jobs import Job, Status
 from novahunt.providers import web
+from novahunt.providers.extract import extract
 from novahunt.runners import scrape
 from novahunt.runners.context import JobContext
 from novahunt.worker import WorkerRuntime
@@ -232,7 +233,7 @@ def test_https_that_does_not_connect_falls_back_to_http(site: Website) -> None:
         page = client.fetch(f"{origin}/contact")
     finally:
         client.close()
-    assert "sales@example-site.test" in web.extract(page).emails
+    assert "sales@example-site.test" in extract(page).emails
 
 
 def test_a_site_that_cannot_be_reached_is_retried(
@@ -261,7 +262,7 @@ def test_extraction_of_obfuscated_and_hidden_addresses() -> None:
     <div>first</div><div>h@example-site.test</div>
     <a href="kontakt">Kontakt</a> <a href="news.html">News</a> <a href="file.pdf">PDF</a>
     <a href="javascript:void(0)">js</a> <a href="https://other.test/#x">out</a></body></html>"""
-    found = web.extract(web.Page("https://example-site.test/", html.encode(), "utf-8"))
+    found = extract(web.Page("https://example-site.test/", html.encode(), "utf-8"))
     assert found.emails == [
         "e@example-site.test", "f@example-site.test", "g@example-site.test",
         "h@example-site.test", "a@example-site.test", "b@example-site.test",
@@ -295,7 +296,7 @@ def test_robots_txt_that_fails_makes_the_site_wait_and_a_missing_one_allows_all(
     client = web.WebClient(scope, delay=0, transport=httpx.MockTransport(answer))
     assert client.open(scope.origins()) == f"https://{DOMAIN}"
     page = client.fetch(f"https://{DOMAIN}/anything")
-    assert web.extract(page).emails == ["x@example-site.test"]
+    assert extract(page).emails == ["x@example-site.test"]
 
 
 def test_follow_runs_the_job_and_lists_what_it_found(

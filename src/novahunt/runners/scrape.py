@@ -36,6 +36,7 @@ from novahunt.config import Settings
 from novahunt.errors import BadInput, ConfigError, TransientError
 from novahunt.jobs import NewJob
 from novahunt.providers import web
+from novahunt.providers.extract import extract
 from novahunt.providers.hunter import Contact
 from novahunt.runners.context import HandBack, JobContext
 
@@ -164,7 +165,7 @@ def _scrape(ctx: JobContext, client: web.WebClient, domain: str, max_pages: int,
         skipped: str | None = None
         try:
             page = client.fetch(url, visited=crawl.visited)
-            found = web.extract(page)
+            found = extract(page)
         except web.Skipped as exc:
             if isinstance(exc, web.Unreachable) and urlsplit(url).netloc == origin_host:
                 # the site itself is down (or our network is): not this page's fault
