@@ -116,11 +116,12 @@ def test_a_retry_after_slows_every_worker_down(
     throttled = [r for r in sandbox.requests if r.status == 429]
     assert len(throttled) == 1
     t = throttled[0].at
-    # requests already on the wire when the 429 went out may arrive just after it;
-    # nothing sent after it arrives before Retry-After has passed
-    in_flight = [r for r in sandbox.requests if t < r.at < t + 0.1]
-    early = [r for r in sandbox.requests if t + 0.1 <= r.at < t + 1.95]
-    assert len(in_flight) <= 3 and early == []
+    # requests already on the wire, or reserved before the block was written, may still
+    # arrive just after the 429; once the block is in state.db (well within 0.2 s),
+    # nothing arrives before Retry-After has passed
+    settling = [r for r in sandbox.requests if t < r.at < t + 0.2]
+    early = [r for r in sandbox.requests if t + 0.2 <= r.at < t + 1.95]
+    assert len(settling) <= 6 and early == []
     assert any(r.at >= t + 1.95 for r in sandbox.requests)
 
 
