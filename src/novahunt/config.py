@@ -36,6 +36,9 @@ class Settings:
     job_backoff: float = 30.0             # first job-level retry delay, doubling
     quota_recheck: float = 300.0          # how often a paused provider's account is asked
     verify_max_age: float = 30 * 86400.0  # a verification this recent is not paid again
+    webhook_url: str | None = None        # where jobs without --webhook report their end
+    webhook_secret: str | None = field(default=None, repr=False)  # signs webhook bodies
+    webhook_backoff: float = 1.0          # first webhook retry delay, doubling to 10 min
     rates: dict[str, tuple[Window, ...]] = field(default_factory=lambda: {
         endpoint: parse_limit(text) for endpoint, text in HUNTER_LIMITS.items()})
 
@@ -65,6 +68,9 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "job_backoff": ("NOVAHUNT_JOB_BACKOFF", "duration"),
     "quota_recheck": ("NOVAHUNT_QUOTA_RECHECK", "duration"),
     "verify_max_age": ("NOVAHUNT_VERIFY_MAX_AGE", "duration"),
+    "webhook_url": ("NOVAHUNT_WEBHOOK_URL", "str"),
+    "webhook_secret": ("NOVAHUNT_WEBHOOK_SECRET", "str"),
+    "webhook_backoff": ("NOVAHUNT_WEBHOOK_BACKOFF", "duration"),
 }
 # config.toml may also spell the Hunter settings the way the environment does
 _TOML_ALIASES = {
@@ -134,4 +140,6 @@ def load() -> Settings:
         raise ConfigError("HUNTER_PAGE_SIZE must be between 1 and 100 (Hunter's maximum)")
     if not settings.hunter_url.startswith(("http://", "https://")):
         raise ConfigError("NOVAHUNT_HUNTER_URL must start with http:// or https://")
+    if settings.webhook_url and not settings.webhook_url.startswith(("http://", "https://")):
+        raise ConfigError("NOVAHUNT_WEBHOOK_URL must start with http:// or https://")
     return settings

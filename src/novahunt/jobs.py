@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from novahunt import items, ledger
+from novahunt import items, ledger, webhooks
 from novahunt.db import Database, Row
 from novahunt.errors import BadInput, JobNotFound
 from novahunt.timeparse import iso_ts
@@ -220,6 +220,7 @@ def create(db: Database, specs: Iterable[NewJob],
                 db.execute("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", (job_id, tag))
             if status is Status.COMPLETED:
                 add_event(db, job_id, "completed", "served from state.db: no API call", now)
+                webhooks.job_ended(db, job_id, now)
                 ledger.record_cache_hit(db, spec.type, job_id,
                                         int((spec.result or {}).get("saved_credits", 0)))
             else:
@@ -303,6 +304,8 @@ def finish(
         if row is None:
             return False
         add_event(db, job_id, str(status), message or error or str(status), now)
+        if final:
+            webhooks.job_ended(db, job_id, now)
     return True
 
 
@@ -321,6 +324,7 @@ def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:
                     "UPDATE jobs SET status = 'canceled', finished_at = ?, updated_at = ?,"
                     " progress_stage = 'canceled' WHERE id = ?", (now, now, job_id))
                 add_event(db, job_id, "canceled", "canceled before it ran", now)
+                webhooks.job_ended(db, job_id, now)
                 out.append((job_id, "canceled"))
             elif status == Status.RUNNING:
                 db.execute("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
@@ -392,6 +396,8 @@ def release_running(db: Database, where: str, params: Sequence[Any],
             f" WHERE status = 'running' AND ({where}) RETURNING *", (now, now, *params))
         for row in rows:
             add_event(db, row["id"], row["status"], reason, now)
+            if row["status"] == Status.CANCELED:
+                webhooks.job_ended(db, row["id"], now)
     return _jobs(db, rows)
 
 

@@ -271,6 +271,32 @@ def m007_job_item_output(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE job_items ADD COLUMN output TEXT")
 
 
+def m008_webhook_deliveries(conn: sqlite3.Connection) -> None:
+    # the webhook outbox: a row is written in the transaction that ends its job
+    conn.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id TEXT PRIMARY KEY,          -- the delivery_id receivers dedupe on
+            -- no foreign key: `jobs cleanup` must not drop a notification still due
+            job_id INTEGER,
+            event TEXT NOT NULL,          -- job.completed, job.failed, job.canceled
+            url TEXT NOT NULL,
+            body TEXT NOT NULL,           -- the exact JSON signed and sent, frozen at the end
+            status TEXT NOT NULL DEFAULT 'pending',   -- pending, delivered, failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            -- when it is due; a claim pushes it out as a lease against double sends
+            next_at REAL NOT NULL,
+            last_error TEXT,              -- never holds the secret
+            last_status INTEGER,          -- the last HTTP status; NULL when none came
+            created_at REAL NOT NULL,
+            delivered_at REAL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)")
+    conn.execute("CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
@@ -279,6 +305,7 @@ MIGRATIONS: list[Migration] = [
     m005_verification_cache_and_job_items,
     m006_person_lookups,
     m007_job_item_output,
+    m008_webhook_deliveries,
 ]
 
 

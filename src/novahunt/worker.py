@@ -29,7 +29,7 @@ from pathlib import Path
 
 from huey.consumer import Consumer
 
-from novahunt import account, dispatch, jobs, queue, runners, store, tasks
+from novahunt import account, dispatch, jobs, queue, runners, store, tasks, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import NovahuntError
@@ -100,6 +100,7 @@ class WorkerRuntime:
             backoff=1.5, max_delay=0.5, worker_type="thread", check_worker_health=True,
             health_check_interval=5)
         self._next: dict[str, float] = {}
+        self.last_tick: float | None = None  # end of the last upkeep tick without error
 
     # -- the thread side: one message -----------------------------------------------------
 
@@ -185,6 +186,8 @@ class WorkerRuntime:
                 self.resend_lost(time.time() - 10)
             if self._due("quota", self.settings.quota_recheck):
                 self.check_quota()
+            webhooks.pump(self.db, self.settings)  # looks once a second; sends on its thread
+            self.last_tick = time.time()  # /health: the upkeep loop is alive
         except Exception:
             log.exception("worker upkeep failed; trying again")
 

@@ -11,6 +11,7 @@ import typer
 from novahunt import account, dispatch
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.webhooks import WEBHOOK
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.domains import normalise_domain, read_domain_file
@@ -51,6 +52,7 @@ def collect(
                                 "(a verify job, through the verification cache)."),
     yes: bool = typer.Option(False, "--yes", "-y",
                              help="Do not ask when the account may lack credits."),
+    webhook: str = WEBHOOK,
 ) -> None:
     """Collect every email Hunter has for DOMAINS, as background jobs.
 
@@ -79,7 +81,7 @@ def collect(
         db, settings, list(dict.fromkeys(d for _, d in pairs)), priority=priority,
         run_at=run_at, max_results=max_results or settings.max_collect, type=type_,
         seniority=seniority, department=department, tags=tag or [], refresh=refresh,
-        verify=verify)
+        verify=verify, webhook=webhook)
     needing = [spec for spec in specs if spec.result is None]
     if file is not None and needing:
         _check_credits(db, settings, needing, yes)

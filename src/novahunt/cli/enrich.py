@@ -9,6 +9,7 @@ import typer
 from novahunt import dispatch, jobs
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.webhooks import WEBHOOK
 from novahunt.leads import read_leads
 from novahunt.runners import enrich as enrich_runner
 
@@ -35,6 +36,7 @@ def enrich(
     tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the job (repeatable)."),
     follow: bool = typer.Option(False, "--follow", "-F", help="Show live progress."),
     json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    webhook: str = WEBHOOK,
 ) -> None:
     """Find the missing emails of a CSV of leads (at most 10,000 rows), cheapest first:
     state.db, then the pattern (with --verify), then Hunter's Email Finder.
@@ -50,7 +52,7 @@ def enrich(
     target = output or file.with_name(f"{file.stem}.enriched.csv")
     db, settings = state()
     spec = enrich_runner.plan(settings, leads, target, verify=verify, priority=priority,
-                              tags=tag or [])
+                              tags=tag or [], webhook=webhook)
     [(job, _)] = dispatch.submit(db, [spec])
     if json_:
         print_json([{"id": job.id, "rows": job.params["rows"], "output": str(target),

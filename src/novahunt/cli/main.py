@@ -46,6 +46,7 @@ def _register() -> None:
     from novahunt.cli import (
         collect,
         demo,
+        doctor,
         enrich,
         jobs,
         people,
@@ -53,6 +54,7 @@ def _register() -> None:
         scrape,
         stats,
         verify,
+        webhooks,
         worker,
     )
 
@@ -66,6 +68,8 @@ def _register() -> None:
     results.register(app)
     stats.register(app)
     demo.register(app)
+    doctor.register(app)
+    app.add_typer(webhooks.app, name="webhooks")
 
 
 _register()

@@ -7,6 +7,7 @@ import typer
 from novahunt import dispatch, jobs, names
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.webhooks import WEBHOOK
 from novahunt.domains import normalise_domain
 from novahunt.jobs import Job, NewJob
 from novahunt.runners import find as find_runner
@@ -67,7 +68,7 @@ def find(
     refresh: bool = typer.Option(False, "--refresh", help="Ask Hunter even if state.db "
                                  "has a fresh answer."),
     priority: int = PRIORITY, tag: list[str] = TAG, follow: bool = FOLLOW,
-    json_: bool = JSON,
+    json_: bool = JSON, webhook: str = WEBHOOK,
 ) -> None:
     """Find one person's email address with Hunter's Email Finder.
 
@@ -77,7 +78,7 @@ def find(
     f, l_ = names.person(first, last, name)
     db, settings = state()
     _submit(find_runner.plan(db, settings, site, f, l_, priority=priority, tags=tag or [],
-                             refresh=refresh), follow, json_)
+                             refresh=refresh, webhook=webhook), follow, json_)
 
 
 def generate(
@@ -85,7 +86,7 @@ def generate(
     verify: bool = typer.Option(False, "--verify", help="Verify the candidates in order "
                                 "of likelihood, stopping at the first deliverable one."),
     priority: int = PRIORITY, tag: list[str] = TAG, follow: bool = FOLLOW,
-    json_: bool = JSON,
+    json_: bool = JSON, webhook: str = WEBHOOK,
 ) -> None:
     """Build a person's likely addresses from the domain's pattern; no API call unless
     --verify.
@@ -96,4 +97,5 @@ def generate(
     f, l_ = names.person(first, last, name)
     db, settings = state()
     _submit(generate_runner.plan(db, settings, site, f, l_, verify=verify,
-                                 priority=priority, tags=tag or []), follow, json_)
+                                 priority=priority, tags=tag or [], webhook=webhook),
+            follow, json_)

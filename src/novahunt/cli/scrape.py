@@ -8,6 +8,7 @@ from rich.markup import escape
 from novahunt import dispatch, jobs
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.webhooks import WEBHOOK
 from novahunt.domains import normalise_domain
 from novahunt.jobs import Job
 from novahunt.runners import scrape as scrape_runner
@@ -31,6 +32,7 @@ def scrape(
     follow: bool = typer.Option(False, "--follow", "-F",
                                 help="Show live progress until the job ends."),
     json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    webhook: str = WEBHOOK,
 ) -> None:
     """Find the email addresses DOMAIN publishes on its own web pages, as a background
     job (no API key needed).
@@ -44,7 +46,7 @@ def scrape(
     site = normalise_domain(domain)
     db, settings = state()
     spec = scrape_runner.plan(settings, site, max_pages=max_pages, any_domain=any_domain,
-                              priority=priority, tags=tag or [])
+                              priority=priority, tags=tag or [], webhook=webhook)
     [(job, created)] = dispatch.submit(db, [spec])
     if json_:
         print_json([{"id": job.id, "domain": site, "status": str(job.status)}])

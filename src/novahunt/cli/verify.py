@@ -12,6 +12,7 @@ from rich.table import Table
 from novahunt import dispatch, store, verifications
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.webhooks import WEBHOOK
 from novahunt.db import Database
 from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
@@ -46,6 +47,7 @@ def verify(
     follow: bool = typer.Option(False, "--follow", "-F",
                                 help="Show live progress until the job ends."),
     json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    webhook: str = WEBHOOK,
 ) -> None:
     """Verify email addresses through Hunter, at most once per address per --max-age.
 
@@ -73,7 +75,7 @@ def verify(
     age = settings.verify_max_age if max_age is None else (
         parse_duration(max_age).total_seconds())
     spec = verify_runner.plan(settings, values, source=source, max_age=age, recheck=recheck,
-                              priority=priority, tags=tag or [])
+                              priority=priority, tags=tag or [], webhook=webhook)
     [(job, _)] = dispatch.submit(db, [spec])
     if json_:
         print_json([{"id": job.id, "emails": job.params["emails"], "status": str(job.status)}])

@@ -13,7 +13,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import jobs, ledger, store
+from novahunt import jobs, ledger, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import PaginationLimit
@@ -64,7 +64,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
          run_at: float | None = None, max_results: int, type: str | None = None,
          seniority: str | None = None, department: str | None = None,
          tags: list[str] | None = None, refresh: bool = False,
-         verify: bool = False) -> list[NewJob]:
+         verify: bool = False, webhook: str | None = None) -> list[NewJob]:
     """One job per domain; a domain with a fresh collection in state.db gets a job that
     is completed at once with zero API calls (unless refresh)."""
     specs = []
@@ -75,6 +75,8 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
         }
         if verify:
             params.update(verify=True, verify_max_age=settings.verify_max_age)
+        if webhook:
+            params["webhook"] = webhooks.check_url(webhook)
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
@@ -87,7 +89,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
             verify_runner.plan(settings, store.emails_of(db, spec.params["domain"]),
                                source=f"domain:{spec.params['domain']}",
                                max_age=settings.verify_max_age, priority=priority,
-                               tags=tags or [], run_at=run_at)
+                               tags=tags or [], run_at=run_at, webhook=webhook)
             for spec in list(specs)
             if spec.result is not None and spec.result["emails_collected"]
         ]
@@ -169,7 +171,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             # the follow-up job is created with the result, so it cannot be lost
             spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),
                                source=f"domain:{domain}", max_age=params["verify_max_age"],
-                               priority=ctx.job.priority, tags=ctx.job.tags)
+                               priority=ctx.job.priority, tags=ctx.job.tags,
+                               webhook=params.get("webhook"))
             [(follow_up, _)] = jobs.create(ctx.db, [spec])
             result["verify_job"] = follow_up.id
         store.record_collection(ctx.db, store.Collection(

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from novahunt import items, ledger, names, store, verifications
+from novahunt import items, ledger, names, store, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
@@ -34,18 +34,21 @@ COLUMNS = ["enriched_email", "enriched_confidence", "enriched_source", "verify_s
 
 
 def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False,
-         priority: int = 3, tags: list[str] | None = None) -> NewJob:
+         priority: int = 3, tags: list[str] | None = None,
+         webhook: str | None = None) -> NewJob:
     if len(leads.rows) > MAX_ENRICH_ROWS:
         raise BadInput(f"{leads.path}: {len(leads.rows)} rows, more than the "
                        f"{MAX_ENRICH_ROWS:,} an enrich job takes: split the file")
     settings.require_key()
+    params: dict[str, Any] = {
+        "input": str(leads.path), "output": str(output.resolve()), "header": leads.header,
+        "columns": leads.columns, "delimiter": leads.dialect, "rows": len(leads.rows),
+        "verify": verify, "max_age": settings.verify_max_age, "target": leads.path.name}
+    if webhook:
+        params["webhook"] = webhooks.check_url(webhook)
     return NewJob(
         type=TYPE, priority=priority, tags=tags or [], max_attempts=settings.max_attempts,
-        items=[json.dumps(row) for row in leads.rows],
-        params={"input": str(leads.path), "output": str(output.resolve()),
-                "header": leads.header, "columns": leads.columns, "delimiter": leads.dialect,
-                "rows": len(leads.rows), "verify": verify,
-                "max_age": settings.verify_max_age, "target": leads.path.name},
+        items=[json.dumps(row) for row in leads.rows], params=params,
     )
 
 

@@ -10,7 +10,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import ledger, store
+from novahunt import ledger, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import NewJob
@@ -30,9 +30,12 @@ def _result(lookup: store.PersonLookup, *, cached: bool, api_calls: int = 0,
 
 
 def plan(db: Database, settings: Settings, domain: str, first: str, last: str, *,
-         priority: int = 3, tags: list[str] | None = None, refresh: bool = False) -> NewJob:
-    params = {"domain": domain, "first_name": first, "last_name": last, "refresh": refresh,
-              "target": f"{first} {last} at {domain}"}
+         priority: int = 3, tags: list[str] | None = None, refresh: bool = False,
+         webhook: str | None = None) -> NewJob:
+    params: dict[str, Any] = {"domain": domain, "first_name": first, "last_name": last,
+                              "refresh": refresh, "target": f"{first} {last} at {domain}"}
+    if webhook:
+        params["webhook"] = webhooks.check_url(webhook)
     known = None if refresh else store.person_lookup(db, domain, first, last,
                                                      time.time() - settings.freshness)
     if known is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from novahunt import ledger, names, store
+from novahunt import ledger, names, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import NewJob
@@ -21,13 +21,17 @@ SOURCE = "pattern_verified"
 
 
 def plan(db: Database, settings: Settings, domain: str, first: str, last: str, *,
-         verify: bool = False, priority: int = 3, tags: list[str] | None = None) -> NewJob:
+         verify: bool = False, priority: int = 3, tags: list[str] | None = None,
+         webhook: str | None = None) -> NewJob:
     facts = store.domain_facts(db, domain) or {}
     pattern = facts.get("pattern")
     found = names.candidates(first, last, domain, pattern)
-    params = {"domain": domain, "first_name": first, "last_name": last, "verify": verify,
-              "pattern": pattern, "candidates": found, "max_age": settings.verify_max_age,
-              "target": f"{first} {last} at {domain}"}
+    params: dict[str, Any] = {
+        "domain": domain, "first_name": first, "last_name": last, "verify": verify,
+        "pattern": pattern, "candidates": found, "max_age": settings.verify_max_age,
+        "target": f"{first} {last} at {domain}"}
+    if webhook:
+        params["webhook"] = webhooks.check_url(webhook)
     result = None
     if not verify:
         result = {"domain": domain, "first_name": first, "last_name": last,

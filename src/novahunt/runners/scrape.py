@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from novahunt import store
+from novahunt import store, webhooks
 from novahunt.config import Settings
 from novahunt.errors import BadInput, ConfigError, TransientError
 from novahunt.jobs import NewJob
@@ -55,11 +55,15 @@ TIMEOUT_ENV = "NOVAHUNT_SCRAPE_TIMEOUT"
 
 
 def plan(settings: Settings, domain: str, *, max_pages: int = 20, any_domain: bool = False,
-         priority: int = 3, tags: list[str] | None = None) -> NewJob:
+         priority: int = 3, tags: list[str] | None = None,
+         webhook: str | None = None) -> NewJob:
     """One scrape job; no API key is needed."""
     if not 1 <= max_pages <= MAX_PAGES:
         raise BadInput(f"--max-pages must be between 1 and {MAX_PAGES}, not {max_pages}")
-    params = {"domain": domain, "max_pages": max_pages, "any_domain": any_domain}
+    params: dict[str, Any] = {"domain": domain, "max_pages": max_pages,
+                              "any_domain": any_domain}
+    if webhook:
+        params["webhook"] = webhooks.check_url(webhook)
     return NewJob(type=TYPE, params=params, priority=priority, tags=tags or [],
                   dedupe_key=f"{TYPE}:{domain}", max_attempts=settings.max_attempts)
 

@@ -13,7 +13,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import emails, items, jobs, ledger, verifications
+from novahunt import emails, items, jobs, ledger, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.errors import DataClaimed, NotReady
 from novahunt.jobs import NewJob
@@ -27,15 +27,17 @@ CLAIM_RETRY = 1.0            # seconds before looking again at an email another 
 
 def plan(settings: Settings, values: list[str], *, source: str, max_age: float,
          recheck: bool = False, priority: int = 3, tags: list[str] | None = None,
-         run_at: float | None = None) -> NewJob:
+         run_at: float | None = None, webhook: str | None = None) -> NewJob:
     """One verify job over the distinct normalised emails, in input order."""
     distinct = list(dict.fromkeys(emails.normalise(v) for v in values if v.strip()))
     settings.require_key()
+    params: dict[str, Any] = {"source": source, "emails": len(distinct), "max_age": max_age,
+                              "recheck": recheck, "target": source}
+    if webhook:
+        params["webhook"] = webhooks.check_url(webhook)
     return NewJob(
         type=TYPE, priority=priority, tags=tags or [], run_at=run_at,
-        max_attempts=settings.max_attempts, items=distinct,
-        params={"source": source, "emails": len(distinct), "max_age": max_age,
-                "recheck": recheck, "target": source},
+        max_attempts=settings.max_attempts, items=distinct, params=params,
     )
 
 

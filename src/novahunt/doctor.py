@@ -1,0 +1,225 @@
+"""`novahunt doctor`: is this installation able to work? Checks as plain data.
+
+Each check says `ok`, `warn` (works, but look) or `fail` (something will not work) with
+a one-line message. The checks go on past a failure, so one run shows everything; a
+check whose input is missing (no key, no database) says so instead of guessing.
+Failures that the user fixes in their configuration (a bad config.toml, a missing or
+refused API key) are marked `config`, so the CLI can exit 3 when they are all there is.
+The API key is never part of a message: at most its first 3 and last 4 characters.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from novahunt import account, config, db, migrations, paths, telemetry
+from novahunt.config import Settings
+from novahunt.db import Database
+from novahunt.errors import AuthError, ConfigError, ProviderError
+from novahunt.worker import live_workers
+
+DISK_WARN = 1024 ** 3          # under 1 GB free: warn
+DISK_FAIL = 100 * 1024 ** 2    # under 100 MB free: SQLite writes will soon fail
+
+
+class Level(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    status: Level
+    message: str
+    config: bool = False   # a configuration or authentication problem
+
+    def to_dict(self) -> dict[str, str]:
+        return {"check": self.check, "status": str(self.status), "message": self.message}
+
+
+def mask_key(key: str) -> str:
+    """`sk_…a1b2`: enough to tell two keys apart, never enough to use one."""
+    key = key.strip()
+    if len(key) >= 16:
+        return f"{key[:3]}…{key[-4:]}"
+    if len(key) >= 8:
+        return f"…{key[-4:]}"
+    return "…"
+
+
+def exit_code(checks: list[Check]) -> int:
+    failed = [c for c in checks if c.status is Level.FAIL]
+    if not failed:
+        return 0
+    return 3 if all(c.config for c in failed) else 1
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"  # unreachable; keeps mypy sure of a return
+
+
+def _file(name: str, path: Path) -> Check:
+    if path.exists():
+        return Check(name, Level.OK, f"{path} ({_size(path.stat().st_size)})")
+    return Check(name, Level.OK, f"{path} (not created yet)")
+
+
+def disk_level(free: int) -> Level:
+    if free < DISK_FAIL:
+        return Level.FAIL
+    return Level.WARN if free < DISK_WARN else Level.OK
+
+
+def check_disk(home: Path) -> Check:
+    where = home
+    while not where.exists() and where != where.parent:  # a home not created yet
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    level = disk_level(free)
+    advice = {Level.OK: "", Level.WARN: ": under 1 GB, state.db grows with every job",
+              Level.FAIL: ": under 100 MB, writes to state.db will fail"}[level]
+    return Check("disk space", level, f"{_size(free)} free under {where}{advice}")
+
+
+def check_key(database: Database | None, settings: Settings | None) -> Check:
+    if settings is None:
+        return Check("api key", Level.WARN, "not checked: the configuration did not load")
+    if not settings.api_key:
+        return Check("api key", Level.WARN,
+                     "not set: export HUNTER_API_KEY or set hunter_api_key in "
+                     f"{paths.config_file()} (`novahunt demo` runs without one)")
+    source = ("HUNTER_API_KEY" if os.environ.get("HUNTER_API_KEY", "").strip()
+              else paths.config_file().name)
+    shown = f"{mask_key(settings.api_key)} (from {source})"
+    if database is None:
+        return Check("api key", Level.WARN, f"{shown}: not checked: state.db is unavailable")
+    try:
+        info = account.fetch(database, settings)   # free: the account endpoint costs nothing
+    except AuthError as exc:
+        return Check("api key", Level.FAIL, f"{shown}: {_line(exc)}", config=True)
+    except ProviderError as exc:
+        return Check("api key", Level.FAIL, f"{shown}: could not ask Hunter: {_line(exc)}")
+    left = []
+    if info.searches_left is not None:
+        left.append(f"{info.searches_left} searches")
+    if info.verifications_left is not None:
+        left.append(f"{info.verifications_left} verifications")
+    plan = f"plan {info.plan_name}" if info.plan_name else "accepted"
+    tail = f", {' and '.join(left)} left" if left else ""
+    return Check("api key", Level.OK, f"{shown} accepted by Hunter: {plan}{tail}")
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def check_integrity(database: Database) -> Check:
+    problems = telemetry.integrity_problems(database)
+    if not problems:
+        return Check("integrity", Level.OK, "state.db passes PRAGMA integrity_check")
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return Check("integrity", Level.FAIL,
+                 f"state.db is damaged: {'; '.join(problems[:3])}{more}")
+
+
+def check_schema(database: Database) -> Check:
+    applied = migrations.applied(database.conn)
+    version = migrations.schema_version(database.conn)
+    known = [m.__name__ for m in migrations.MIGRATIONS]
+    unknown = applied - set(known)
+    if unknown:
+        return Check("schema", Level.FAIL,
+                     f"state.db has {version} migrations, {len(unknown)} of them unknown to "
+                     f"this novahunt ({len(known)} known): it was written by a newer "
+                     "version; upgrade novahunt")
+    if version < len(known):
+        return Check("schema", Level.FAIL,
+                     f"{len(known) - version} of {len(known)} migrations are not applied")
+    return Check("schema", Level.OK, f"version {version} ({version} of {len(known)} "
+                                     "migrations applied)")
+
+
+def check_workers(database: Database, settings: Settings) -> tuple[Check, int]:
+    live = live_workers(database, settings)
+    if live:
+        names = ", ".join(f"{w.id} ({w.concurrency} threads)" for w in live)
+        return Check("workers", Level.OK, f"{len(live)} live: {names}"), len(live)
+    waiting = telemetry.pending_jobs(database)
+    if waiting:
+        return Check("workers", Level.WARN,
+                     f"none live and {waiting} job(s) waiting: start `novahunt worker`"), 0
+    return Check("workers", Level.OK, "none live (no job is waiting)"), 0
+
+
+def check_stuck(database: Database, live: int, now: float) -> Check:
+    stuck = telemetry.stuck_jobs(database, now)
+    if not stuck:
+        return Check("stuck jobs", Level.OK, "none: every running job has a live lease")
+    shown = ", ".join(
+        f"#{j.id} {j.type} (worker {j.worker_id or '?'}, lease ran out "
+        f"{now - j.lease_until:.0f}s ago)" if j.lease_until is not None
+        else f"#{j.id} {j.type} (no lease)" for j in stuck[:5])
+    more = f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""
+    fix = ("a live worker takes them back within seconds" if live
+           else "start `novahunt worker` to take them back")
+    return Check("stuck jobs", Level.WARN,
+                 f"{len(stuck)} running job(s) with an expired lease: {shown}{more}; {fix}")
+
+
+def run() -> list[Check]:
+    """Every check, in the order a person would look."""
+    checks: list[Check] = []
+    home = paths.home()
+    checks.append(Check("home", Level.OK,
+                        f"{home}{'' if home.exists() else ' (not created yet)'}"))
+    checks.append(_file("state.db", paths.state_db()))
+    checks.append(_file("queue.db", paths.queue_db()))
+
+    settings: Settings | None = None
+    where = paths.config_file()
+    try:
+        settings = config.load()
+        shown = f"{where}" if where.exists() else f"{where} (absent: environment and defaults)"
+        checks.append(Check("config", Level.OK, shown))
+    except ConfigError as exc:
+        checks.append(Check("config", Level.FAIL, _line(exc), config=True))
+
+    database: Database | None = None
+    open_error = ""
+    try:
+        database = db.open_state()   # created and migrated if missing, as any command does
+        telemetry.ping(database)
+    except (sqlite3.Error, OSError) as exc:
+        open_error = _line(exc)
+        database = None
+
+    checks.append(check_key(database, settings))
+    if database is None:
+        checks.append(Check("integrity", Level.FAIL,
+                            f"cannot open state.db: {open_error}"))
+    else:
+        try:
+            checks.append(check_integrity(database))
+            checks.append(check_schema(database))
+            workers, live = check_workers(database, settings or Settings())
+            checks.append(workers)
+            checks.append(check_stuck(database, live, time.time()))
+        except sqlite3.Error as exc:
+            checks.append(Check("integrity", Level.FAIL, f"state.db: {_line(exc)}"))
+        finally:
+            database.close()
+    checks.append(check_disk(home))
+    return checks
