@@ -36,6 +36,7 @@ class Settings:
     job_backoff: float = 30.0             # first job-level retry delay, doubling
     quota_recheck: float = 300.0          # how often a paused provider's account is asked
     verify_max_age: float = 30 * 86400.0  # a verification this recent is not paid again
+    retention: float = 30 * 86400.0       # finished jobs older than this are cleaned up daily
     webhook_url: str | None = None        # where jobs without --webhook report their end
     webhook_secret: str | None = field(default=None, repr=False)  # signs webhook bodies
     webhook_backoff: float = 1.0          # first webhook retry delay, doubling to 10 min
@@ -68,6 +69,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "job_backoff": ("NOVAHUNT_JOB_BACKOFF", "duration"),
     "quota_recheck": ("NOVAHUNT_QUOTA_RECHECK", "duration"),
     "verify_max_age": ("NOVAHUNT_VERIFY_MAX_AGE", "duration"),
+    "retention": ("NOVAHUNT_RETENTION", "duration"),
     "webhook_url": ("NOVAHUNT_WEBHOOK_URL", "str"),
     "webhook_secret": ("NOVAHUNT_WEBHOOK_SECRET", "str"),
     "webhook_backoff": ("NOVAHUNT_WEBHOOK_BACKOFF", "duration"),

@@ -89,6 +89,10 @@ class Database:
         finally:
             self._local.depth = depth
 
+    def vacuum(self) -> None:
+        """Give freed pages back to the file system (not inside a transaction)."""
+        self.conn.execute("VACUUM")
+
     def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 _current: WorkerRuntime | None = None
 
+VACUUM_AFTER = 1000   # finished jobs removed in one cleanup before the file is vacuumed
+
 
 def current() -> WorkerRuntime:
     if _current is None:
@@ -184,6 +186,8 @@ class WorkerRuntime:
                 self.take_back_orphans()
             if self._due("unsent", 10.0):
                 self.resend_lost(time.time() - 10)
+            if self._due("cleanup", 86400.0):
+                self.cleanup()
             if self._due("quota", self.settings.quota_recheck):
                 self.check_quota()
             webhooks.pump(self.db, self.settings)  # looks once a second; sends on its thread
@@ -209,6 +213,17 @@ class WorkerRuntime:
             self.db, "lease_until < ? AND worker_id != ?", (time.time(), self.id),
             "lease expired: taken back")
         dispatch.send(self.db, expired)
+
+    def cleanup(self) -> int:
+        """Once a day: `jobs cleanup` with the configured retention, and VACUUM when
+        that freed a lot."""
+        removed = jobs.cleanup(self.db, time.time() - self.settings.retention)
+        if removed:
+            log.info("cleanup: removed %d finished jobs older than the retention", removed)
+        if removed >= VACUUM_AFTER:
+            self.db.vacuum()
+            log.info("cleanup: vacuumed state.db")
+        return removed
 
     def check_quota(self) -> None:
         """A paused provider: ask its (free) account endpoint whether credits are back."""

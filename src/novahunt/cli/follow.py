@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from novahunt import jobs, progress
-from novahunt.cli.common import err, out
+from novahunt.cli.common import err, out, progress_console
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import Status
@@ -39,7 +39,7 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
         upkeep = threading.Thread(target=loop, name="novahunt-upkeep", daemon=True)
         upkeep.start()
     try:
-        ended = progress.follow(db, ids, console)
+        ended = progress.follow(db, ids, progress_console(console))
     except KeyboardInterrupt:
         err.print(f"detached: the jobs stay queued; `novahunt jobs follow "
                   f"{' '.join(map(str, ids))}` to watch again")

@@ -35,11 +35,17 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q",
+                               help="Only errors and the data asked for."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens to stderr."),
 ) -> None:
     """Collect and verify B2B contact emails through Hunter.io as durable background jobs.
 
     Start with `novahunt demo`; then `novahunt collect stripe.com --follow`.
     """
+    from novahunt.cli.common import configure
+
+    configure(quiet, verbose)
 
 
 def _register() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from types import FrameType
 
 import typer
 
-from novahunt.cli.common import err, state
+from novahunt import logs
+from novahunt.cli.common import err, state, verbosity
 from novahunt.metrics import MetricsServer
 from novahunt.worker import WorkerRuntime
 
@@ -40,11 +40,8 @@ def worker(
     from state.db and /health answers 200 while the worker's upkeep loop is alive.
     Example: novahunt worker --metrics-port 9464
     """
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
-    # huey narrates every poll and httpx every request: keep their warnings only
-    logging.getLogger("huey").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not verbosity["quiet"]:  # a worker's job lines are what it is for
+        logs.setup(logging.INFO)
     db, settings = state()
     stop = threading.Event()
 

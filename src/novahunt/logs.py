@@ -1,0 +1,47 @@
+"""Logging: a rotating log file under the home folder, and stderr by verbosity.
+
+Every command logs to `$NOVAHUNT_HOME/logs/novahunt.log` (1 MB x 5 files, owner-only),
+so a worker's history survives its terminal. stderr shows warnings, or info with
+`--verbose` (a worker shows info by default: its job lines are what it is for), or
+nothing but errors with `--quiet`. huey and httpx narrate every poll and request: they
+keep their warnings only. The API key never reaches a log: nothing logs it, and the
+Hunter client scrubs it from the errors it raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from novahunt import paths
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_configured: list[logging.Handler] = []
+
+
+def setup(stderr_level: int) -> None:
+    root = logging.getLogger()
+    for handler in _configured:
+        root.removeHandler(handler)
+    _configured.clear()
+    root.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(stderr_level)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    _configured.append(console)
+    try:
+        folder = paths.ensure_home() / "logs"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(
+            folder / "novahunt.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        to_file.setLevel(logging.INFO)
+        to_file.setFormatter(logging.Formatter(FORMAT))
+        _configured.append(to_file)
+    except OSError:
+        pass  # an unwritable home is reported by the command that needs it
+    for handler in _configured:
+        root.addHandler(handler)
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
