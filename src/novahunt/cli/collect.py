@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from novahunt import account, dispatch
-from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.common import FOLLOW, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.config import Settings
@@ -29,8 +29,7 @@ def collect(
     domains: list[str] = typer.Argument(None, help="Domains or URLs, e.g. stripe.com."),
     file: Path = typer.Option(None, "--file", "-f", help="A file with one domain a line "
                               "(blank lines and # comments skipped)."),
-    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
-                                 help="1 runs first, 5 last."),
+    priority: int = PRIORITY,
     delay: str = typer.Option(None, "--delay", help="Start later, e.g. 10m, 2h."),
     at: str = typer.Option(None, "--at", help="Start at a time, e.g. 2026-12-01T09:00 "
                            "(local time unless it has an offset)."),
@@ -42,11 +41,10 @@ def collect(
                                   help="junior, senior, executive (comma-separated)."),
     department: str = typer.Option(None, "--department",
                                    help="e.g. sales,marketing (comma-separated)."),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the jobs (repeatable)."),
+    tag: list[str] = TAG,
     refresh: bool = typer.Option(False, "--refresh",
                                  help="Ask Hunter again even if state.db has a fresh copy."),
-    follow: bool = typer.Option(False, "--follow", "-F",
-                                help="Show live progress until the jobs end."),
+    follow: bool = FOLLOW,
     json_: bool = typer.Option(False, "--json", help="Print the jobs as JSON."),
     verify: bool = typer.Option(False, "--verify", help="Then verify the emails found "
                                 "(a verify job, through the verification cache)."),

@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 
 from novahunt import config, db, logs
@@ -29,6 +30,13 @@ def configure(quiet: bool, verbose: bool) -> None:
 
 def progress_console(default: Console) -> Console:
     return quiet_console if verbosity["quiet"] else default
+
+
+# options every job-creating command shares
+PRIORITY = typer.Option(3, "--priority", "-p", min=1, max=5, help="1 runs first, 5 last.")
+TAG = typer.Option(None, "--tag", "-t", help="Label the job (repeatable).")
+FOLLOW = typer.Option(False, "--follow", "-F", help="Show live progress until the job ends.")
+JSON = typer.Option(False, "--json", help="Print the job as JSON.")
 
 
 def state() -> tuple[Database, Settings]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from novahunt import dispatch, jobs
-from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.leads import read_leads
@@ -31,11 +31,10 @@ def enrich(
                                       help="Domain or company website column."),
     email_column: str = typer.Option(None, "--email-column",
                                      help="Existing email column (rows with one are kept)."),
-    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
-                                 help="1 runs first, 5 last."),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the job (repeatable)."),
-    follow: bool = typer.Option(False, "--follow", "-F", help="Show live progress."),
-    json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    priority: int = PRIORITY,
+    tag: list[str] = TAG,
+    follow: bool = FOLLOW,
+    json_: bool = JSON,
     webhook: str = WEBHOOK,
 ) -> None:
     """Find the missing emails of a CSV of leads (at most 10,000 rows), cheapest first:

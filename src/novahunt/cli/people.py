@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from novahunt import dispatch, jobs, names
-from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.domains import normalise_domain
@@ -23,10 +23,6 @@ DOMAIN = typer.Option(..., "--domain", "-d", help="The company's domain, e.g. st
 FIRST = typer.Option(None, "--first", help="First name, e.g. Patrick.")
 LAST = typer.Option(None, "--last", help="Last name, e.g. Collison.")
 FULL = typer.Option(None, "--name", help="Full name instead of --first/--last.")
-FOLLOW = typer.Option(False, "--follow", "-F", help="Wait for the answer with live progress.")
-JSON = typer.Option(False, "--json", help="Print the job as JSON.")
-PRIORITY = typer.Option(3, "--priority", "-p", min=1, max=5, help="1 runs first, 5 last.")
-TAG = typer.Option(None, "--tag", "-t", help="Label the job (repeatable).")
 
 
 def _submit(spec: NewJob, follow: bool, json_: bool) -> None:

@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from novahunt import dispatch, jobs
-from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.domains import normalise_domain
@@ -26,12 +26,10 @@ def scrape(
     any_domain: bool = typer.Option(False, "--any-domain", help="Keep addresses on other "
                                     "domains too (by default only DOMAIN and its "
                                     "subdomains)."),
-    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
-                                 help="1 runs first, 5 last."),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the job (repeatable)."),
-    follow: bool = typer.Option(False, "--follow", "-F",
-                                help="Show live progress until the job ends."),
-    json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    priority: int = PRIORITY,
+    tag: list[str] = TAG,
+    follow: bool = FOLLOW,
+    json_: bool = JSON,
     webhook: str = WEBHOOK,
 ) -> None:
     """Find the email addresses DOMAIN publishes on its own web pages, as a background

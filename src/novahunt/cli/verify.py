@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from novahunt import dispatch, store, verifications
-from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.db import Database
@@ -41,12 +41,10 @@ def verify(
                                  "answers and Hunter's own fresh verifications."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the input again with "
                                 "verification columns once the job is done (follows it)."),
-    priority: int = typer.Option(3, "--priority", "-p", min=1, max=5,
-                                 help="1 runs first, 5 last."),
-    tag: list[str] = typer.Option(None, "--tag", "-t", help="Label the job (repeatable)."),
-    follow: bool = typer.Option(False, "--follow", "-F",
-                                help="Show live progress until the job ends."),
-    json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
+    priority: int = PRIORITY,
+    tag: list[str] = TAG,
+    follow: bool = FOLLOW,
+    json_: bool = JSON,
     webhook: str = WEBHOOK,
 ) -> None:
     """Verify email addresses through Hunter, at most once per address per --max-age.
