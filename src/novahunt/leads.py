@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,11 +72,12 @@ def read_emails(path: Path, column: str | None = None) -> EmailList:
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise BadInput(f"{path}: the file is empty")
-    if len(rows) - 1 > MAX_ROWS:
-        raise BadInput(f"{path}: {len(rows) - 1} rows, more than the {MAX_ROWS:,} a job "
-                       "takes: split the file")
     header = rows[0]
     looks_plain = len(header) == 1 and "@" in header[0] and column is None
+    count = len(rows) if looks_plain else len(rows) - 1
+    if count > MAX_ROWS:
+        raise BadInput(f"{path}: {count} rows, more than the {MAX_ROWS:,} a job "
+                       "takes: split the file")
     if looks_plain:
         return EmailList(path, None, 0, delimiter, rows)
     index = _find_column(header, column, path)
@@ -151,3 +153,12 @@ def read_leads(path: Path, mapping: dict[str, str | None]) -> Leads:
         raise BadInput(f"{path}: needs first and last name columns, or a full name column "
                        "(--first-column, --last-column, --name-column)")
     return Leads(path, header, columns, delimiter, rows[1:])
+
+
+def check_writable(path: Path) -> None:
+    """Refuse an output path that cannot be written, before any work is paid for."""
+    folder = path.expanduser().resolve().parent
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {path}: no folder {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BadInput(f"cannot write {path}: permission denied")

@@ -110,6 +110,9 @@ class WorkerRuntime:
         job = runners.execute(self.db, self.settings, job_id, self.id, self.stop_jobs)
         if job is not None and job.status is jobs.Status.QUEUED:
             dispatch.send(self.db, [job])
+        follow_up = (job.result or {}).get("verify_job") if job is not None else None
+        if follow_up is not None:  # created with the result, in its transaction: send it
+            dispatch.send(self.db, jobs.get_many(self.db, [int(follow_up)]))
 
     # -- lifecycle (start and stop from the same thread) -------------------------------
 

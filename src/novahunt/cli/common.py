@@ -16,7 +16,7 @@ from novahunt.db import Database
 
 # rich honours NO_COLOR and draws no colours or live bars when not on a terminal
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 quiet_console = Console(quiet=True)
 verbosity = {"quiet": False, "verbose": False}
 

@@ -16,11 +16,13 @@ from novahunt.cli.webhooks import WEBHOOK
 from novahunt.db import Database
 from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
-from novahunt.leads import EmailList, read_emails, write_with_columns
+from novahunt.leads import EmailList, check_writable, read_emails, write_with_columns
 from novahunt.runners import verify as verify_runner
 from novahunt.timeparse import iso_ts, parse_duration
 
 COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at"]
+COLUMNS_CACHE = ["email", "status", "result", "score", "reason", "source",
+                 "first_verified_at", "last_verified_at", "asked_count"]
 STATUSES = ("valid", "invalid", "accept_all", "webmail", "disposable", "unknown", "claimed")
 
 
@@ -51,6 +53,8 @@ def verify(
 
     Example: novahunt verify --file leads.csv --follow -o leads.verified.csv
     """
+    if output is not None:
+        check_writable(output)
     values = list(addresses or [])
     source = "arguments"
     listing: EmailList | None = None
@@ -90,7 +94,8 @@ def verify(
 def _write_output(db: Database, listing: EmailList | None, values: list[str],
                   output: Path) -> None:
     if listing is None:  # addresses or a domain: one row per address
-        listing = EmailList(output, ["email"], 0, ",", [[v] for v in dict.fromkeys(values)])
+        distinct = dict.fromkeys(v.strip().lower() for v in values)
+        listing = EmailList(output, ["email"], 0, ",", [[v] for v in distinct])
     found = verifications.lookup(db, [e.strip().lower() for e in listing.emails])
 
     def columns(email: str) -> list[object]:
@@ -130,14 +135,17 @@ def list_verifications(
          "last_verified_at": iso_ts(v.last_verified_at), "asked_count": v.asked_count}
         for v in verifications.listing(db, wanted, status, limit)
     ]
-    fh = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
+    try:
+        fh = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise BadInput(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         if fmt == "json":
             import json
 
             fh.write(json.dumps(rows, indent=2) + "\n")
         elif fmt == "csv":
-            writer = csv.DictWriter(fh, list(rows[0]) if rows else ["email"])
+            writer = csv.DictWriter(fh, COLUMNS_CACHE)
             writer.writeheader()
             writer.writerows(rows)
         else:
