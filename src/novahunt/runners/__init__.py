@@ -82,9 +82,9 @@ def _run(ctx: JobContext) -> None:
                     message=f"waiting for {exc.provider} credits: {exc.reason}")
     except (PermanentError, ConfigError) as exc:
         jobs.finish(db, job.id, worker, Status.FAILED, error=str(exc), count_error=True)
-    except (RetryableError, Exception) as exc:
-        if isinstance(exc, LostOwnership):
-            raise
+    except LostOwnership:
+        raise
+    except Exception as exc:  # retryable errors, and bugs: both get bounded attempts
         if not isinstance(exc, RetryableError):
             log.exception("job %s crashed", job.id)
         error = str(exc) or type(exc).__name__

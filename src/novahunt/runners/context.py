@@ -70,6 +70,8 @@ class JobContext:
         self.stop = stop
         self._hunter: HunterClient | None = None
         self._progress_at = 0.0
+        # a step commit saw cancel_requested: stop at the next check without asking again
+        self._cancel_pending = False
         self._progress: tuple[int, int | None, str, str | None] = (
             job.progress_current, job.progress_total, job.progress_stage or "starting", None)
 
@@ -145,15 +147,14 @@ class JobContext:
 
     def commit(self, checkpoint: dict[str, Any],
                progress: tuple[int, int | None, str, str | None]) -> None:
-        """Move the checkpoint; call inside the step's `db.atomic()` block. Raises
-        Canceled (after the block commits) when the user asked to cancel."""
+        """Move the checkpoint; call inside the step's `db.atomic()` block. A cancel the
+        user asked for is noted here and raised by the next `check()`, after the block
+        has committed."""
         self._progress = progress
         self._progress_at = time.monotonic()
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                           checkpoint=checkpoint, progress=progress):
             self._cancel_pending = True
-
-    _cancel_pending = False
 
     def check(self) -> None:
         """Between steps: stop for cancel or for the worker's shutdown."""
