@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -68,6 +69,15 @@ class Cli:
         code = run(list(args))
         captured = self.capsys.readouterr()
         return code, captured.out, captured.err
+
+
+def shown(cli: Cli, job_id: int) -> dict[str, Any]:
+    """`jobs show ID --json`, which must succeed."""
+    code, out, err = cli("jobs", "show", str(job_id), "--json")
+    assert code == 0, err
+    job = json.loads(out)
+    assert isinstance(job, dict)
+    return job
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain
+from conftest import KEY, Cli, drain, shown
 from novahunt import config
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
@@ -23,13 +23,6 @@ def listed(cli: Cli, *args: str) -> list[dict[str, Any]]:
     assert isinstance(found, list)
     return found
 
-
-def shown(cli: Cli, job_id: int) -> dict[str, Any]:
-    code, out, err = cli("jobs", "show", str(job_id), "--json")
-    assert code == 0, err
-    job = json.loads(out)
-    assert isinstance(job, dict)
-    return job
 
 
 def collect_json(cli: Cli, *args: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Cli, drain
+from conftest import Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
@@ -27,13 +27,6 @@ def queue(cli: Cli, *args: str) -> list[int]:
     assert code == 0, err
     return [job["id"] for job in json.loads(out)]
 
-
-def shown(cli: Cli, job_id: int) -> dict[str, Any]:
-    code, out, err = cli("jobs", "show", str(job_id), "--json")
-    assert code == 0, err
-    job = json.loads(out)
-    assert isinstance(job, dict)
-    return job
 
 
 def listed(cli: Cli, *args: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain
+from conftest import KEY, Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
@@ -35,11 +35,6 @@ def listed(cli: Cli) -> list[dict[str, Any]]:
     assert isinstance(found, list)
     return found
 
-
-def shown(cli: Cli, job_id: int) -> dict[str, Any]:
-    job = json.loads(ok(cli, "jobs", "show", str(job_id), "--json")[0])
-    assert isinstance(job, dict)
-    return job
 
 
 def queued(cli: Cli, *args: str) -> dict[str, Any]:

@@ -6,20 +6,12 @@ import json
 
 import pytest
 
-from conftest import Cli, drain
+from conftest import Cli, drain, shown
 from novahunt import names
 from novahunt.db import Database
 from novahunt.errors import BadInput
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
-
-
-def job_of(cli: Cli, job_id: int) -> dict[str, object]:
-    code, out, err = cli("jobs", "show", str(job_id), "--json")
-    assert code == 0, err
-    found = json.loads(out)
-    assert isinstance(found, dict)
-    return found
 
 
 @pytest.mark.parametrize(("raw", "part"), [
@@ -60,7 +52,7 @@ def test_find_stores_the_person_and_a_second_find_is_free(
     assert code == 0
     [job] = json.loads(out)
     drain(inline_worker)
-    result = job_of(cli, job["id"])["result"]
+    result = shown(cli, job["id"])["result"]
     assert isinstance(result, dict)
     assert result["email"] == contact["email"] and result["credits"] == 1
     assert sandbox.count("email-finder") == 1
@@ -79,7 +71,7 @@ def test_a_miss_is_an_answer_and_is_remembered(
     assert code == 0
     [job] = json.loads(out)
     drain(inline_worker)
-    found = job_of(cli, job["id"])
+    found = shown(cli, job["id"])
     assert found["status"] == "completed"
     assert isinstance(found["result"], dict) and found["result"]["email"] is None
     assert cli("find", "-d", "nobody.example", "--first", "No", "--last", "One")[0] == 0
@@ -110,7 +102,7 @@ def test_generate_with_verify_uses_the_collected_pattern_and_stops_at_the_first_
     assert code == 0
     [job] = json.loads(out)
     drain(inline_worker)
-    result = job_of(cli, job["id"])["result"]
+    result = shown(cli, job["id"])["result"]
     assert isinstance(result, dict)
     assert result["candidates"][0] == "jnunez@pat.example"  # the known pattern first
     assert result["email"] == "jose.nunez@pat.example"
