@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from conftest import Cli, drain
-from novahunt import __version__, config, dispatch, jobs, runners
+from novahunt import __version__, config, dispatch, jobs
 from novahunt.cli import main
 from novahunt.cli import scrape as scrape_cli
 from novahunt.db import Database
@@ -46,7 +46,6 @@ EXPECTED = {
 
 @pytest.fixture()
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[Website]:
-    monkeypatch.setitem(runners.RUNNERS, scrape.TYPE, scrape.run)
     with Website() as website:
         monkeypatch.setenv(scrape.BASE_URL_ENV, website.url)
         monkeypatch.setenv(scrape.DELAY_ENV, str(DELAY))
@@ -239,7 +238,6 @@ def test_https_that_does_not_connect_falls_back_to_http(site: Website) -> None:
 def test_a_site_that_cannot_be_reached_is_retried(
         state: Database, inline_worker: WorkerRuntime,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(runners.RUNNERS, scrape.TYPE, scrape.run)
     with Website() as gone:
         url = gone.url
     monkeypatch.setenv(scrape.BASE_URL_ENV, url)

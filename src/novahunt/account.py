@@ -6,10 +6,12 @@ from __future__ import annotations
 from novahunt import dispatch, ledger, store
 from novahunt.config import Settings
 from novahunt.db import Database
-from novahunt.providers.hunter import PROVIDER, Account, CallRecord, HunterClient
+from novahunt.providers.records import PROVIDER, Account, CallRecord
 
 
 def fetch(db: Database, settings: Settings) -> Account:
+    from novahunt.providers.hunter import HunterClient  # httpx: only when asking Hunter
+
     def record(call: CallRecord) -> None:
         ledger.record_call(db, call, None)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,28 @@ BUSY_TIMEOUT_MS = 60_000
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (it stays so). Switching needs the file to itself and
+    SQLite answers "database is locked" at once, without the busy timeout, when another
+    connection is opening it too: so look first, and retry the switch."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"cannot switch {_name(conn)} to WAL mode")
+        time.sleep(0.01)
+
+
+def _name(conn: sqlite3.Connection) -> str:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return str(row[2] or "the database") if row else "the database"
 
 
 class Database:
@@ -51,7 +74,7 @@ class Database:
         )
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         # NORMAL is durable against process crashes in WAL mode; only a power cut can
         # lose the last commits, which the sweeper and checkpoints then redo.
         conn.execute("PRAGMA synchronous = NORMAL")

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from novahunt import jobs, queue, store, tasks
+from novahunt import jobs, store, tasks
 from novahunt.db import Database
 from novahunt.jobs import Job, NewJob, Status
-from novahunt.providers.hunter import PROVIDER
+from novahunt.providers.records import PROVIDER
 
 
 def send(db: Database, to_send: Sequence[Job]) -> None:
     queued = [j for j in to_send if j.status is Status.QUEUED]
     if not queued:
         return
+    from novahunt import queue  # huey loads when a message is sent, not for reading
+
     huey = queue.open_queue()
     for job in queued:
         tasks.send(huey, job.id, job.priority)

@@ -22,7 +22,7 @@ from novahunt import account, config, db, migrations, paths, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import AuthError, ConfigError, ProviderError
-from novahunt.worker import live_workers
+from novahunt.processes import live_workers
 
 DISK_WARN = 1024 ** 3          # under 1 GB free: warn
 DISK_FAIL = 100 * 1024 ** 2    # under 100 MB free: SQLite writes will soon fail

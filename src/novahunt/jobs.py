@@ -285,21 +285,31 @@ def finish(
     result: dict[str, Any] | None = None, error: str | None = None,
     run_at: float | None = None, count_error: bool = False, message: str = "",
     waiting_for: str | None = None,
+    progress: tuple[int, int | None, str, str | None] | None = None,
 ) -> bool:
     """End a run of a job this worker owns: a final status, `retrying` (with run_at),
-    or `queued` (handed back). False if the worker lost the job meanwhile."""
+    or `queued` (handed back). False if the worker lost the job meanwhile. `progress`
+    is the run's last progress, which throttled step commits may not have written."""
     now = time.time()
     final = status in FINAL
+    if final or waiting_for is not None:
+        stage: str | None = "waiting for credits" if waiting_for else str(status)
+    else:
+        stage = progress[2] if progress is not None else None
+    sets = ["status = ?", "worker_id = NULL", "lease_until = NULL",
+            "result = COALESCE(?, result)", "error = ?", "errors = errors + ?",
+            "run_at = COALESCE(?, run_at)", "finished_at = ?", "updated_at = ?",
+            "waiting_for = ?", "progress_stage = COALESCE(?, progress_stage)"]
+    params: list[Any] = [status, _dumps(result), error, int(count_error), run_at,
+                         now if final else None, now, waiting_for, stage]
+    if progress is not None:
+        sets += ["progress_current = ?", "progress_total = ?", "progress_message = ?"]
+        params += [progress[0], progress[1], progress[3]]
     with db.atomic():
         row = db.one(
-            "UPDATE jobs SET status = ?, worker_id = NULL, lease_until = NULL,"
-            " result = COALESCE(?, result), error = ?, errors = errors + ?,"
-            " run_at = COALESCE(?, run_at), finished_at = ?, updated_at = ?,"
-            " waiting_for = ?, progress_stage = CASE WHEN ? THEN ? ELSE progress_stage END"
+            f"UPDATE jobs SET {', '.join(sets)}"
             " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING id",
-            (status, _dumps(result), error, int(count_error), run_at,
-             now if final else None, now, waiting_for, final or waiting_for is not None,
-             "waiting for credits" if waiting_for else str(status), job_id, worker_id),
+            (*params, job_id, worker_id),
         )
         if row is None:
             return False

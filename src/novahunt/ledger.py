@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from novahunt.db import Database
-from novahunt.providers.hunter import CallRecord
+from novahunt.providers.records import CallRecord
 
 
 def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:

@@ -45,8 +45,8 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import BadInput
 from novahunt.jobs import Status
-from novahunt.providers.hunter import PROVIDER
-from novahunt.worker import live_workers
+from novahunt.processes import live_workers
+from novahunt.providers.records import PROVIDER
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from novahunt import jobs, ledger, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import Status, iso
-from novahunt.worker import live_workers
+from novahunt.processes import live_workers
 
 
 def gather(db: Database, settings: Settings, since: float) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novahunt.db import Database
-from novahunt.providers.hunter import Contact, DomainFacts
+from novahunt.providers.records import Contact, DomainFacts
 from novahunt.timeparse import iso_ts as iso
 
 CONTACT_FIELDS = (

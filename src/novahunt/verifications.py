@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from novahunt.db import Database, Row
-from novahunt.providers.hunter import Verification
+from novahunt.providers.records import Verification
 
 FIELDS = ("email", "status", "result", "score", "reason", "source", "first_verified_at",
           "last_verified_at", "asked_count")

@@ -36,16 +36,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from novahunt import __version__, config, jobs
 from novahunt.config import Settings
 from novahunt.db import Database, Row
 from novahunt.errors import BadInput, ConfigError
 from novahunt.timeparse import iso_ts
+
+if TYPE_CHECKING:  # httpx loads when a delivery is sent, not with every job write
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ def _scrub(text: str, secret: str | None) -> str:
 
 def post(client: httpx.Client, url: str, event: str, delivery_id: str, body: str,
          secret: str | None) -> Answer:
+    import httpx
+
     try:
         response = client.post(url, content=body.encode(),
                                headers=headers(event, delivery_id, body, secret))
@@ -204,6 +207,8 @@ def ping(settings: Settings, url: str) -> Answer:
     delivery_id = uuid.uuid4().hex
     body = _dumps({"event": "ping", "delivery_id": delivery_id,
                    "created_at": iso_ts(time.time()), "job": None})
+    import httpx
+
     with httpx.Client(timeout=TIMEOUT) as client:
         return post(client, check_url(url), "ping", delivery_id, body,
                     settings.webhook_secret)
@@ -261,6 +266,8 @@ def record(db: Database, claimed: Delivery, answer: Answer, base: float,
 
 def deliver_due(db: Database, settings: Settings, *, limit: int = 10) -> int:
     """Send up to `limit` due deliveries, one at a time; returns how many were tried."""
+    import httpx
+
     tried = 0
     with httpx.Client(timeout=TIMEOUT) as client:
         while tried < limit:

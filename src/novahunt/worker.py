@@ -25,7 +25,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from huey.consumer import Consumer
 
@@ -33,6 +32,7 @@ from novahunt import account, dispatch, jobs, queue, runners, store, tasks, webh
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import NovahuntError
+from novahunt.processes import pid_alive, process_start_time
 
 log = logging.getLogger(__name__)
 
@@ -50,42 +50,6 @@ def current() -> WorkerRuntime:
 class _QuietConsumer(Consumer):  # type: ignore[misc]
     def _set_signal_handlers(self) -> None:
         """Signals are the CLI's business; see `serve`."""
-
-
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a process (Linux); None where /proc is absent."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None
-
-
-def pid_alive(pid: int, started: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    fields = stat[stat.rindex(")") + 2:].split()
-    if fields and fields[0] in ("Z", "X"):  # a zombie has stopped working
-        return False
-    return started is None or (len(fields) > 19 and fields[19] == started)
-
-
-def live_workers(db: Database, settings: Settings) -> list[store.WorkerRow]:
-    """Workers with a fresh heartbeat (and, on this host, a live process)."""
-    host = socket.gethostname()
-    return [
-        w for w in store.live_workers(db, time.time() - settings.lease)
-        if w.hostname != host or pid_alive(w.pid, w.pid_started)
-    ]
 
 
 class WorkerRuntime:

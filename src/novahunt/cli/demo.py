@@ -12,7 +12,6 @@ from novahunt import dispatch, paths, store
 from novahunt.cli.common import out, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.runners import collect as collect_runner
-from novahunt.sandbox import demo_sandbox
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +28,8 @@ def demo(
     your real state), collects its demo domains with live progress and an embedded
     worker, and prints what was found. Example: novahunt demo
     """
+    from novahunt.sandbox import demo_sandbox
+
     home = paths.home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
     with demo_sandbox() as sandbox:

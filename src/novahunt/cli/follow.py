@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from novahunt import jobs, progress
+from novahunt import jobs
 from novahunt.cli.common import err, out, progress_console
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import Status
-from novahunt.worker import WorkerRuntime, live_workers
+
+if TYPE_CHECKING:
+    from novahunt.worker import WorkerRuntime
 
 EMBEDDED_CONCURRENCY = 4
 
@@ -21,6 +24,11 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
                 console: Console = out) -> int:
     """Follow until every job ended: 0 if all completed, 1 if any failed or was canceled.
     Ctrl-C detaches (exit 130) and leaves the jobs to the queue."""
+    # the worker (huey, httpx) and rich.progress load only when a command follows
+    from novahunt import progress
+    from novahunt.processes import live_workers
+    from novahunt.worker import WorkerRuntime
+
     embedded: WorkerRuntime | None = None
     pending = not all(job.finished for job in jobs.get_many(db, ids))
     if pending and not live_workers(db, settings):

@@ -21,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: rich's help panels cost 60 ms of imports
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -11,7 +11,6 @@ from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.domains import normalise_domain
 from novahunt.jobs import Job
-from novahunt.runners import scrape as scrape_runner
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +20,7 @@ def register(app: typer.Typer) -> None:
 def scrape(
     domain: str = typer.Argument(..., help="The company's domain or a URL on it, "
                                  "e.g. stripe.com."),
-    max_pages: int = typer.Option(20, "--max-pages", min=1, max=scrape_runner.MAX_PAGES,
+    max_pages: int = typer.Option(20, "--max-pages", min=1,
                                   help="Request at most this many pages."),
     any_domain: bool = typer.Option(False, "--any-domain", help="Keep addresses on other "
                                     "domains too (by default only DOMAIN and its "
@@ -41,6 +40,8 @@ def scrape(
 
     Example: novahunt scrape stripe.com --max-pages 30 --follow
     """
+    from novahunt.runners import scrape as scrape_runner  # httpx and the HTML parser
+
     site = normalise_domain(domain)
     db, settings = state()
     spec = scrape_runner.plan(settings, site, max_pages=max_pages, any_domain=any_domain,

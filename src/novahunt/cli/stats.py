@@ -122,7 +122,7 @@ def resume() -> None:
     Example: novahunt resume
     """
     from novahunt import dispatch
-    from novahunt.providers.hunter import PROVIDER
+    from novahunt.providers.records import PROVIDER
 
     db, _ = state()
     woken = dispatch.resume(db, PROVIDER)

@@ -11,8 +11,6 @@ import typer
 
 from novahunt import logs
 from novahunt.cli.common import err, state, verbosity
-from novahunt.metrics import MetricsServer
-from novahunt.worker import WorkerRuntime
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +38,9 @@ def worker(
     from state.db and /health answers 200 while the worker's upkeep loop is alive.
     Example: novahunt worker --metrics-port 9464
     """
+    from novahunt.metrics import MetricsServer
+    from novahunt.worker import WorkerRuntime
+
     if not verbosity["quiet"]:  # a worker's job lines are what it is for
         logs.setup(logging.INFO)
     db, settings = state()

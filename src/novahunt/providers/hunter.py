@@ -15,7 +15,6 @@ import email.utils
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -32,81 +31,22 @@ from novahunt.errors import (
     RateLimited,
     TransientError,
 )
+from novahunt.providers.records import (
+    PROVIDER,
+    VERIFICATION_STATUSES,
+    Account,
+    CallRecord,
+    Contact,
+    DomainFacts,
+    DomainSearchPage,
+    FinderResult,
+    Verification,
+)
 
-PROVIDER = "hunter"
-
-
-@dataclass(frozen=True)
-class Contact:
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    position: str | None = None
-    department: str | None = None
-    seniority: str | None = None
-    type: str | None = None
-    confidence: int | None = None
-    linkedin: str | None = None
-    twitter: str | None = None
-    phone_number: str | None = None
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    verification_status: str | None = None
-    verification_date: str | None = None
-
-
-@dataclass(frozen=True)
-class DomainFacts:
-    domain: str
-    organization: str | None
-    pattern: str | None
-    accept_all: bool | None
-    webmail: bool | None
-    disposable: bool | None
-
-
-@dataclass(frozen=True)
-class DomainSearchPage:
-    facts: DomainFacts
-    contacts: list[Contact]
-    total: int      # meta.results: how many emails Hunter has for the query
-    offset: int
-    limit: int
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    provider: str
-    endpoint: str
-    status: int            # 0 when no HTTP answer arrived
-    duration_ms: float
-    error_id: str | None
-    detail: str
-    credits: int = 0           # what Hunter bills for this answer
-    credit_kind: str | None = None   # "search" or "verification"
-
-
-@dataclass(frozen=True)
-class Account:
-    plan_name: str | None
-    reset_date: str | None
-    searches_used: int | None
-    searches_available: int | None
-    verifications_used: int | None
-    verifications_available: int | None
-    raw: dict[str, Any]
-
-    @property
-    def searches_left(self) -> int | None:
-        if self.searches_used is None or self.searches_available is None:
-            return None
-        return max(0, self.searches_available - self.searches_used)
-
-    @property
-    def verifications_left(self) -> int | None:
-        if self.verifications_used is None or self.verifications_available is None:
-            return None
-        return max(0, self.verifications_available - self.verifications_used)
-
+__all__ = [
+    "PROVIDER", "VERIFICATION_STATUSES", "Account", "CallRecord", "Contact", "DomainFacts",
+    "DomainSearchPage", "FinderResult", "HunterClient", "Verification",
+]
 
 Billing = Callable[[dict[str, Any]], tuple[str, int]]
 
@@ -115,18 +55,7 @@ def bill_verification(body: dict[str, Any]) -> tuple[str, int]:
     return "verification", 1
 
 
-@dataclass(frozen=True)
-class Verification:
-    email: str
-    status: str          # valid, invalid, accept_all, webmail, disposable, unknown
-    result: str | None   # deliverable, undeliverable, risky
-    score: int | None
-    answer: dict[str, Any]
-
-
-# the legacy answer has only `result`; map it to today's `status`
 _RESULT_TO_STATUS = {"deliverable": "valid", "undeliverable": "invalid", "risky": "unknown"}
-VERIFICATION_STATUSES = ("valid", "invalid", "accept_all", "webmail", "disposable", "unknown")
 
 
 def parse_verification(email: str, data: dict[str, Any]) -> Verification:
@@ -141,17 +70,6 @@ def parse_verification(email: str, data: dict[str, Any]) -> Verification:
     return Verification(email, status, result,
                         int(score) if isinstance(score, int | float) else None, data)
 
-
-@dataclass(frozen=True)
-class FinderResult:
-    domain: str
-    email: str | None      # None: Hunter found nobody (an answer, not an error)
-    score: int | None
-    position: str | None
-    sources: list[dict[str, Any]]
-    verification_status: str | None
-    verification_date: str | None
-    answer: dict[str, Any]
 
 
 def bill_finder(body: dict[str, Any]) -> tuple[str, int]:

@@ -7,6 +7,7 @@ handed back to the queue on shutdown). It never raises for a job's own failure.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -18,7 +19,6 @@ from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.runners import collect, enrich, find, generate, scrape, verify
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -31,14 +31,20 @@ from novahunt.runners.context import (
 log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], dict[str, Any]]
-RUNNERS: dict[str, Runner] = {
-    collect.TYPE: collect.run,
-    verify.TYPE: verify.run,
-    find.TYPE: find.run,
-    generate.TYPE: generate.run,
-    enrich.TYPE: enrich.run,
-    scrape.TYPE: scrape.run,
+# job type -> the module whose run(ctx) does it; a module loads with its first job, so
+# a command that only reads state.db never pays for httpx or the HTML parser
+RUNNERS: dict[str, str] = {
+    kind: f"novahunt.runners.{kind}"
+    for kind in ("collect", "verify", "find", "generate", "enrich", "scrape")
 }
+
+
+def runner_for(kind: str) -> Runner | None:
+    module = RUNNERS.get(kind)
+    if module is None:
+        return None
+    run: Runner = importlib.import_module(module).run
+    return run
 
 
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
@@ -61,27 +67,31 @@ def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
 
 
 def _run(ctx: JobContext) -> None:
-    db, job, worker = ctx.db, ctx.job, ctx.worker_id
-    runner = RUNNERS.get(job.type)
+    job = ctx.job
+
+    def end(status: Status, **how: Any) -> None:
+        # the progress as the run left it: step commits may have skipped writing it
+        jobs.finish(ctx.db, job.id, ctx.worker_id, status, progress=ctx.progress, **how)
+
+    runner = runner_for(job.type)
     if runner is None:
-        jobs.finish(db, job.id, worker, Status.FAILED, error=f"unknown job type {job.type!r}")
+        end(Status.FAILED, error=f"unknown job type {job.type!r}")
         return
     try:
         result = runner(ctx)
     except Canceled:
-        jobs.finish(db, job.id, worker, Status.CANCELED, message="canceled by the user")
+        end(Status.CANCELED, message="canceled by the user")
     except HandBack:
-        jobs.finish(db, job.id, worker, Status.QUEUED,
-                    message="worker shutting down: handed back to the queue")
+        end(Status.QUEUED, message="worker shutting down: handed back to the queue")
     except Postpone as exc:
-        jobs.finish(db, job.id, worker, Status.RETRYING, run_at=time.time() + exc.delay,
-                    message=f"{exc.reason}: back in {exc.delay:.0f}s (the thread is freed)")
+        end(Status.RETRYING, run_at=time.time() + exc.delay,
+            message=f"{exc.reason}: back in {exc.delay:.0f}s (the thread is freed)")
     except QuotaPaused as exc:
-        jobs.finish(db, job.id, worker, Status.RETRYING, waiting_for=exc.provider,
-                    run_at=time.time() + ctx.settings.quota_recheck, error=exc.reason,
-                    message=f"waiting for {exc.provider} credits: {exc.reason}")
+        end(Status.RETRYING, waiting_for=exc.provider,
+            run_at=time.time() + ctx.settings.quota_recheck, error=exc.reason,
+            message=f"waiting for {exc.provider} credits: {exc.reason}")
     except (PermanentError, ConfigError) as exc:
-        jobs.finish(db, job.id, worker, Status.FAILED, error=str(exc), count_error=True)
+        end(Status.FAILED, error=str(exc), count_error=True)
     except LostOwnership:
         raise
     except Exception as exc:  # retryable errors, and bugs: both get bounded attempts
@@ -89,17 +99,15 @@ def _run(ctx: JobContext) -> None:
             log.exception("job %s crashed", job.id)
         error = str(exc) or type(exc).__name__
         if job.errors + 1 >= job.max_attempts:
-            jobs.finish(db, job.id, worker, Status.FAILED, count_error=True,
-                        error=f"{error} (gave up after {job.errors + 1} attempts)")
+            end(Status.FAILED, count_error=True,
+                error=f"{error} (gave up after {job.errors + 1} attempts)")
         else:
             delay = max(1.0, backoff(job.errors + 1, ctx.settings.job_backoff,
                                      ctx.settings.job_backoff * 32))
-            jobs.finish(db, job.id, worker, Status.RETRYING, error=error, count_error=True,
-                        run_at=time.time() + delay,
-                        message=f"{error}; attempt {job.errors + 2} in {delay:.0f}s")
+            end(Status.RETRYING, error=error, count_error=True, run_at=time.time() + delay,
+                message=f"{error}; attempt {job.errors + 2} in {delay:.0f}s")
     else:
-        jobs.finish(db, job.id, worker, Status.COMPLETED, result=result,
-                    message=_summary(result))
+        end(Status.COMPLETED, result=result, message=_summary(result))
 
 
 def _summary(result: dict[str, Any]) -> str:

@@ -12,18 +12,23 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from novahunt import jobs, ledger, limiter, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import QuotaExhausted, RateLimited, TransientError
 from novahunt.jobs import Job
-from novahunt.providers.hunter import PROVIDER, CallRecord, HunterClient
+from novahunt.providers.records import PROVIDER, CallRecord
+
+if TYPE_CHECKING:
+    from novahunt.providers.hunter import HunterClient
 
 T = TypeVar("T")
 
-# progress rows are rewritten at most this often (a step commit always writes it)
+# the progress columns are rewritten at most this often, or when the stage changes: a
+# job storing hundreds of pages a second moves its checkpoint every step but its
+# progress a couple of times a second (the row as it ended gets the last figures)
 PROGRESS_EVERY = 0.5
 
 
@@ -74,11 +79,27 @@ class JobContext:
         self._cancel_pending = False
         self._progress: tuple[int, int | None, str, str | None] = (
             job.progress_current, job.progress_total, job.progress_stage or "starting", None)
+        self._written_stage = job.progress_stage
+
+    @property
+    def progress(self) -> tuple[int, int | None, str, str | None]:
+        """The latest progress, written or not (the run's end writes it)."""
+        return self._progress
+
+    def _progress_due(self, stage: str, force: bool) -> bool:
+        now = time.monotonic()
+        if force or stage != self._written_stage or now - self._progress_at >= PROGRESS_EVERY:
+            self._progress_at = now
+            self._written_stage = stage
+            return True
+        return False
 
     # -- providers ---------------------------------------------------------------------
 
     def hunter(self) -> HunterClient:
         if self._hunter is None:
+            from novahunt.providers.hunter import HunterClient
+
             self._hunter = HunterClient(
                 self.settings.require_key(), self.settings.hunter_url,
                 timeout=self.settings.http_timeout, on_call=self.record_call)
@@ -151,9 +172,9 @@ class JobContext:
         user asked for is noted here and raised by the next `check()`, after the block
         has committed."""
         self._progress = progress
-        self._progress_at = time.monotonic()
+        due = self._progress_due(progress[2], force=False)
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
-                          checkpoint=checkpoint, progress=progress):
+                          checkpoint=checkpoint, progress=progress if due else None):
             self._cancel_pending = True
 
     def check(self) -> None:
@@ -167,9 +188,7 @@ class JobContext:
     def set_progress(self, current: int, total: int | None, stage: str,
                      message: str | None = None, *, force: bool = False) -> None:
         self._progress = (current, total, stage, message)
-        now = time.monotonic()
-        if force or now - self._progress_at >= PROGRESS_EVERY:
-            self._progress_at = now
+        if self._progress_due(stage, force):
             with self.db.atomic():
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):

@@ -23,7 +23,7 @@ from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
 from novahunt.jobs import NewJob
 from novahunt.leads import MAX_ENRICH_ROWS, Leads
-from novahunt.providers.hunter import Contact
+from novahunt.providers.records import Contact
 from novahunt.runners import find as find_runner
 from novahunt.runners.context import JobContext
 from novahunt.runners.verify import deliverable, verify_now

@@ -12,7 +12,7 @@ from novahunt import ledger, names, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import NewJob
-from novahunt.providers.hunter import Contact
+from novahunt.providers.records import Contact
 from novahunt.runners.context import JobContext
 from novahunt.runners.verify import deliverable, verify_now
 

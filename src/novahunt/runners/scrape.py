@@ -37,7 +37,7 @@ from novahunt.errors import BadInput, ConfigError, TransientError
 from novahunt.jobs import NewJob
 from novahunt.providers import web
 from novahunt.providers.extract import extract
-from novahunt.providers.hunter import Contact
+from novahunt.providers.records import Contact
 from novahunt.runners.context import HandBack, JobContext
 
 TYPE = "scrape"
