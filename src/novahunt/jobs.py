@@ -429,12 +429,12 @@ def heartbeat(db: Database, worker_id: str, lease: float) -> None:
             " AND status = 'running'", (now, now + lease, worker_id))
 
 
-def unsent(db: Database, older_than: float) -> list[Job]:
-    """Queued jobs whose last message went out before `older_than` (or never)."""
-    rows = db.query(
-        "SELECT * FROM jobs WHERE status = 'queued' AND"
-        " (enqueued_at IS NULL OR enqueued_at < ?) ORDER BY priority, id", (older_than,))
-    return _jobs(db, rows)
+def unsent(db: Database, older_than: float) -> list[int]:
+    """Ids of queued jobs whose last message went out before `older_than` (or never),
+    in the order they should run."""
+    return [r["id"] for r in db.query(
+        "SELECT id FROM jobs WHERE status = 'queued' AND"
+        " (enqueued_at IS NULL OR enqueued_at < ?) ORDER BY priority, id", (older_than,))]
 
 
 def count_pending(db: Database, now: float | None = None) -> int:

@@ -206,8 +206,9 @@ class WorkerRuntime:
         waiting = jobs.unsent(self.db, older_than)
         if not waiting:
             return
+        # reading every message costs: only when some queued job has waited a while
         pending = tasks.pending_job_ids(self.huey)
-        lost = [j for j in waiting if j.id not in pending]
+        lost = [i for i in waiting if i not in pending]
         if lost:
             log.info("re-sending %d queued jobs that had no message", len(lost))
-            dispatch.send(self.db, lost)
+            dispatch.send(self.db, jobs.get_many(self.db, lost))
