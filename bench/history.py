@@ -34,8 +34,11 @@ def novahunt_cmd() -> list[str]:
 
 
 def env_for(home: str) -> dict[str, str]:
-    return dict(os.environ, NOVAHUNT_HOME=home, NOVAHUNT_CONFIG=f"{home}/none.toml",
-                PYTHONPATH=str(ROOT / "src"))
+    env = dict(os.environ, NOVAHUNT_HOME=home, NOVAHUNT_CONFIG=f"{home}/none.toml",
+               PYTHONPATH=str(ROOT / "src"))
+    # an installed package has its bytecode compiled; let a source checkout cache it too
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def seed(home: str, n_jobs: int, n_contacts: int) -> tuple[int, int, str]:

@@ -88,6 +88,25 @@ def test_generate_without_verify_makes_no_call(sandbox: Sandbox, cli: Cli) -> No
     assert job["result"]["candidates"][:3] == [
         "jose.nunez@gen.example", "jose@gen.example", "jnunez@gen.example"]
     assert sandbox.requests == []
+    # the job reads back in the table too (its result has candidates, no address)
+    code, out, err = cli("jobs", "show", str(job["id"]))
+    assert code == 0, err
+    assert "completed: no address found" in out
+
+
+def test_a_found_address_shows_in_jobs_show(
+        sandbox: Sandbox, cli: Cli, inline_worker: WorkerRuntime) -> None:
+    sandbox.add_domain("shown.example", 3)
+    assert cli("collect", "shown.example")[0] == 0
+    drain(inline_worker)
+    first, last = sandbox.emails_of("shown.example")[0].split("@")[0].split(".")
+    code, out, _ = cli("find", "-d", "shown.example", "--first", first, "--last", last,
+                       "--json")
+    [job] = json.loads(out)
+    drain(inline_worker)
+    code, out, err = cli("jobs", "show", str(job["id"]))
+    assert code == 0, err
+    assert f"completed: {first}.{last}@shown.example" in out
 
 
 def test_generate_with_verify_uses_the_collected_pattern_and_stops_at_the_first_hit(

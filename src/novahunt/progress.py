@@ -44,7 +44,9 @@ def describe(job: Job) -> str:
     stage = job.progress_stage or str(job.status)
     if job.status is Status.FAILED:
         return f"failed: {job.error}"
-    if job.status is Status.COMPLETED and job.result and "verified" in job.result:
+    if job.status is Status.COMPLETED and job.result and job.type in ("find", "generate"):
+        return f"completed: {job.result.get('email') or 'no address found'}"
+    if job.status is Status.COMPLETED and job.result and job.type == "verify":
         r = job.result
         return (f"completed: {r['verified']} verified, {r['cached']} cached, "
                 f"{r['invalid_syntax']} bad syntax")
