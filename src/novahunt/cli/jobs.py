@@ -6,11 +6,11 @@ import time
 from datetime import UTC, datetime
 
 import typer
-from rich.table import Table
 
 from novahunt import dispatch, jobs
 from novahunt.cli.common import out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
 from novahunt.jobs import Job, Status
 from novahunt.progress import describe
@@ -56,13 +56,10 @@ def list_(
     if not found:
         out.print("no jobs")
         return
-    table = Table(box=None, header_style="bold")
-    for col in ("ID", "TYPE", "TARGET", "STATUS", "PROGRESS", "PRI", "CREATED", "TAGS"):
-        table.add_column(col, no_wrap=col in ("TARGET", "STATUS"), overflow="fold")
-    for j in found:
-        table.add_row(str(j.id), j.type, _target(j), str(j.status), _progress(j),
-                      str(j.priority), _ago(j.created_at), ",".join(j.tags))
-    out.print(table)
+    write_table(out, ("ID", "TYPE", "TARGET", "STATUS", "PROGRESS", "PRI", "CREATED", "TAGS"),
+                ((str(j.id), j.type, _target(j), str(j.status), _progress(j), str(j.priority),
+                  _ago(j.created_at), ",".join(j.tags)) for j in found),
+                caps=(None, None, 48))
 
 
 @app.command("show")

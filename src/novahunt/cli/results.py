@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from novahunt import store
 from novahunt.cli.common import err, out, state
+from novahunt.cli.table import write_table
 from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
 
@@ -81,17 +80,11 @@ def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
             count += 1
         fh.write("\n]\n" if count else "]\n")
     else:
-        table = Table(box=None, header_style="bold")
-        table.add_column("EMAIL", no_wrap=True)
-        for col in ("NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF.", "VERIFIED"):
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            name = " ".join(x for x in (row["first_name"], row["last_name"]) if x)
-            table.add_row(row["email"], name, row["position"] or "", row["department"] or "",
-                          row["type"] or "",
-                          "" if row["confidence"] is None else str(row["confidence"]),
-                          row["verify_status"] or "")
-            count += 1
-        if count:
-            (out if to_terminal else Console(file=fh, width=200)).print(table)
+        cells = ((row["email"], " ".join(x for x in (row["first_name"], row["last_name"]) if x),
+                  row["position"] or "", row["department"] or "", row["type"] or "",
+                  "" if row["confidence"] is None else str(row["confidence"]),
+                  row["verify_status"] or "") for row in rows)
+        count = write_table(out, ("EMAIL", "NAME", "POSITION", "DEPARTMENT", "TYPE", "CONF.",
+                                  "VERIFIED"), cells, caps=(None, 28, 32, 16),
+                            file=None if to_terminal else fh)
     return count
