@@ -30,6 +30,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -39,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from novahunt import __version__, config, jobs
+from novahunt import __version__, config, jobs, paths
 from novahunt.config import Settings
 from novahunt.db import Database, Row
 from novahunt.errors import BadInput, ConfigError
@@ -119,23 +120,47 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+_default_seen: tuple[tuple[object, ...], str | None] | None = None
+
+
 def _default_url() -> str | None:
+    """NOVAHUNT_WEBHOOK_URL or config.toml's webhook_url, read again only when the
+    variable or the file changed (this runs as every job ends)."""
+    global _default_seen
+    path = paths.config_file()
     try:
-        return config.load().webhook_url
+        stamp: object = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (os.environ.get("NOVAHUNT_WEBHOOK_URL"), str(path), stamp)
+    if _default_seen is not None and _default_seen[0] == key:
+        return _default_seen[1]
+    try:
+        url = config.load().webhook_url
     except ConfigError as exc:
         # a broken config.toml must not roll back the job's end with it
         log.warning("no default webhook: %s", exc)
         return None
+    _default_seen = (key, url)
+    return url
+
+
+def _params_and_status(db: Database, job_id: int) -> tuple[dict[str, Any], str]:
+    row = db.one("SELECT params, status FROM jobs WHERE id = ?", (job_id,))
+    if row is None:
+        raise BadInput(f"no job with id {job_id}")
+    return json.loads(row["params"]), str(row["status"])
 
 
 def job_ended(db: Database, job_id: int, now: float | None = None) -> str | None:
     """The jobs.py hook: inside the transaction that wrote a job's final state, queue
     its notification. Returns the delivery id, or None (not final, or no URL)."""
-    job = jobs.get(db, job_id)
-    event = EVENTS.get(str(job.status))
+    # runs in the transaction that ends every job: read only what decides
+    params, status = _params_and_status(db, job_id)
+    event = EVENTS.get(status)
     if event is None:
         return None
-    url = job.params.get("webhook") or _default_url()
+    url = params.get("webhook") or _default_url()
     if not url:
         return None
     now = time.time() if now is None else now

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -145,6 +146,29 @@ def classify(status: int, body_text: str, retry_after: str | None) -> ProviderEr
     return PermanentError(f"Hunter answered {status} {error_id or ''}".rstrip() + said, **kw)
 
 
+def _new_http(api_key: str, base_url: str, timeout: float) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url.rstrip("/") + "/",
+        headers={"X-API-KEY": api_key, "User-Agent": f"novahunt/{__version__}"},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        follow_redirects=False,
+    )
+
+
+_shared: dict[tuple[str, str, float], httpx.Client] = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_http(api_key: str, base_url: str, timeout: float) -> httpx.Client:
+    """httpx clients are thread-safe: the worker's threads share one."""
+    with _shared_lock:
+        client = _shared.get((api_key, base_url, timeout))
+        if client is None:
+            client = _shared[api_key, base_url, timeout] = _new_http(api_key, base_url,
+                                                                     timeout)
+        return client
+
+
 class HunterClient:
     def __init__(
         self,
@@ -153,18 +177,18 @@ class HunterClient:
         *,
         timeout: float = 30.0,
         on_call: Callable[[CallRecord], None] | None = None,
+        shared: bool = False,
     ) -> None:
         self._key = api_key
         self._on_call = on_call
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/") + "/",
-            headers={"X-API-KEY": api_key, "User-Agent": f"novahunt/{__version__}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
-        )
+        # shared: one httpx client per process for this key and URL, so jobs reuse its
+        # TLS context (20-30 ms to build) and its keep-alive connections
+        self._owned = not shared
+        self._http = (_shared_http if shared else _new_http)(api_key, base_url, timeout)
 
     def close(self) -> None:
-        self._http.close()
+        if self._owned:
+            self._http.close()
 
     def __enter__(self) -> HunterClient:
         return self

@@ -116,7 +116,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     stopped: str | None = None
     client = ctx.hunter()
-    ctx.set_progress(cp["offset"], _target(cp, max_results), "collecting", force=True)
+    ctx.set_progress(cp["offset"], _target(cp, max_results), "collecting")
     while True:
         offset = cp["offset"]
         target = _target(cp, max_results)

@@ -74,7 +74,7 @@ class JobContext:
         self.worker_id = worker_id
         self.stop = stop
         self._hunter: HunterClient | None = None
-        self._progress_at = 0.0
+        self._progress_at = time.monotonic()  # the claim just wrote the row
         # a step commit saw cancel_requested: stop at the next check without asking again
         self._cancel_pending = False
         self._progress: tuple[int, int | None, str, str | None] = (
@@ -88,7 +88,7 @@ class JobContext:
 
     def _progress_due(self, stage: str, force: bool) -> bool:
         now = time.monotonic()
-        if force or stage != self._written_stage or now - self._progress_at >= PROGRESS_EVERY:
+        if force or now - self._progress_at >= PROGRESS_EVERY:
             self._progress_at = now
             self._written_stage = stage
             return True
@@ -102,7 +102,8 @@ class JobContext:
 
             self._hunter = HunterClient(
                 self.settings.require_key(), self.settings.hunter_url,
-                timeout=self.settings.http_timeout, on_call=self.record_call)
+                timeout=self.settings.http_timeout, on_call=self.record_call,
+                shared=True)
         return self._hunter
 
     def record_call(self, call: CallRecord) -> None:
@@ -172,7 +173,8 @@ class JobContext:
         user asked for is noted here and raised by the next `check()`, after the block
         has committed."""
         self._progress = progress
-        due = self._progress_due(progress[2], force=False)
+        # a step writes the row anyway: a new stage costs nothing extra to show at once
+        due = self._progress_due(progress[2], force=progress[2] != self._written_stage)
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                           checkpoint=checkpoint, progress=progress if due else None):
             self._cancel_pending = True
