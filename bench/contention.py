@@ -77,14 +77,21 @@ def one_run(url: str, jobs: int, follow: bool) -> tuple[float, int, list[str]]:
         for w in workers:
             w.wait()
         took = time.monotonic() - started
+        problems = []
         if follower is not None:
-            follower.wait(timeout=60)
+            try:
+                follower.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                follower.kill()
+                problems.append("the follower did not exit 30 s after the workers")
         with sqlite3.connect(state) as conn:
             done = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = 'completed'"
                                 ).fetchone()[0]
             pages = conn.execute("SELECT COUNT(*) FROM api_calls"
                                  " WHERE endpoint = 'domain-search'").fetchone()[0]
-        problems = []
+            if done != jobs:
+                problems += [f"job {i} ended {s}" for i, s in conn.execute(
+                    "SELECT id, status FROM jobs WHERE status != 'completed'")]
         texts = [log.read_text() for log in logs]
         texts += [follow_log.read_text()] if follow else []
         texts += [p.read_text() for p in (Path(tmp) / "logs").glob("*.log*")]
