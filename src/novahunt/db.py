@@ -53,8 +53,9 @@ def _name(conn: sqlite3.Connection) -> str:
 # One writer at a time per file within a process, queued on a Python lock: SQLite's
 # busy handler sleeps 1, 2, 5, 10... ms between tries, so threads of one worker
 # contending through it idle longer than the microseconds a commit takes. Other
-# processes still meet at SQLite's lock. Re-entrant, so a nested transaction on another handle of the same
-# file in the same thread waits for SQLite as before instead of deadlocking here.
+# processes still meet at SQLite's lock. Re-entrant, so a nested transaction on another
+# handle of the same file in the same thread waits for SQLite as before instead of
+# deadlocking here.
 _writers: dict[Path, threading.RLock] = {}
 _writers_guard = threading.Lock()
 
