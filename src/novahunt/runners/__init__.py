@@ -26,6 +26,7 @@ from novahunt.runners.context import (
     Postpone,
     QuotaPaused,
     backoff,
+    summary,
 )
 
 log = logging.getLogger(__name__)
@@ -107,31 +108,5 @@ def _run(ctx: JobContext) -> None:
             end(Status.RETRYING, error=error, count_error=True, run_at=time.time() + delay,
                 message=f"{error}; attempt {job.errors + 2} in {delay:.0f}s")
     else:
-        end(Status.COMPLETED, result=result, message=_summary(result))
-
-
-def _summary(result: dict[str, Any]) -> str:
-    if "emails_collected" in result:
-        text = (f"{result['emails_collected']} emails, {result.get('pages_fetched', 0)} pages,"
-                f" {result.get('api_calls', 0)} API calls")
-        if result.get("cached"):
-            text += " (served from state.db)"
-        if result.get("stopped_reason"):
-            text += f"; stopped early: {result['stopped_reason']}"
-        if result.get("verify_job"):
-            text += f"; verifying them in job {result['verify_job']}"
-        return text
-    if "emails_found" in result:
-        return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
-                f"({result['pages_skipped']} skipped)")
-    if "rows" in result:
-        return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
-                f"found, {result['skipped']} skipped; wrote {result['output']}")
-    if "candidates" in result or "found" in result:
-        who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
-        return f"{who}: {result.get('email') or 'no address found'}"
-    if "verified" in result:
-        return (f"{result['emails']} emails: {result['verified']} verified, "
-                f"{result['cached']} from the cache, {result['invalid_syntax']} bad syntax, "
-                f"{result['api_calls']} API calls")
-    return "completed"
+        if not ctx.ended:  # a runner may end its job in its last step's transaction
+            end(Status.COMPLETED, result=result, message=summary(result))

@@ -181,6 +181,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             cp["emails"] if stopped else max_results,
             cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
         ctx.commit(cp, (cp["emails"] if stopped else target, target, "done", None))
+        ctx.complete(result)
     return result
 
 

@@ -80,6 +80,7 @@ class JobContext:
         self._progress: tuple[int, int | None, str, str | None] = (
             job.progress_current, job.progress_total, job.progress_stage or "starting", None)
         self._written_stage = job.progress_stage
+        self.ended = False  # complete() ended the job inside the runner's last step
 
     @property
     def progress(self) -> tuple[int, int | None, str, str | None]:
@@ -179,6 +180,15 @@ class JobContext:
                           checkpoint=checkpoint, progress=progress if due else None):
             self._cancel_pending = True
 
+    def complete(self, result: dict[str, Any]) -> None:
+        """End the job as completed; call inside the last step's `db.atomic()` block,
+        so the last checkpoint and the job's end are one transaction."""
+        if not jobs.finish(self.db, self.job.id, self.worker_id, jobs.Status.COMPLETED,
+                           result=result, message=summary(result), progress=self._progress):
+            raise jobs.LostOwnership(f"job {self.job.id} is no longer owned by "
+                                     f"worker {self.worker_id}")
+        self.ended = True
+
     def check(self) -> None:
         """Between steps: stop for cancel or for the worker's shutdown."""
         if self._cancel_pending or self.db.scalar(
@@ -211,3 +221,31 @@ class JobContext:
     def event(self, kind: str, message: str) -> None:
         with self.db.atomic():
             jobs.add_event(self.db, self.job.id, kind, message)
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The one-line event of a completed job."""
+    if "emails_collected" in result:
+        text = (f"{result['emails_collected']} emails, {result.get('pages_fetched', 0)} pages,"
+                f" {result.get('api_calls', 0)} API calls")
+        if result.get("cached"):
+            text += " (served from state.db)"
+        if result.get("stopped_reason"):
+            text += f"; stopped early: {result['stopped_reason']}"
+        if result.get("verify_job"):
+            text += f"; verifying them in job {result['verify_job']}"
+        return text
+    if "emails_found" in result:
+        return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
+                f"({result['pages_skipped']} skipped)")
+    if "rows" in result:
+        return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
+                f"found, {result['skipped']} skipped; wrote {result['output']}")
+    if "candidates" in result or "found" in result:
+        who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
+        return f"{who}: {result.get('email') or 'no address found'}"
+    if "verified" in result:
+        return (f"{result['emails']} emails: {result['verified']} verified, "
+                f"{result['cached']} from the cache, {result['invalid_syntax']} bad syntax, "
+                f"{result['api_calls']} API calls")
+    return "completed"
