@@ -390,13 +390,16 @@ def best(fn: Callable[[], float], runs: int) -> float:
 
 
 def explain(home: Path, label: str, argv: list[str]) -> None:
+    """Every SELECT the command runs: its own time on the big file and its plan."""
     statements: list[str] = []
     in_process(home, argv, statements)
     conn = sqlite3.connect(f"file:{home / 'state.db'}?mode=ro", uri=True)
     print(f"\n$ novahunt {' '.join(argv)}   ({label})")
+    other = [sql for sql in statements if not sql.lstrip().upper().startswith("SELECT")]
+    print(f"  and {len(other)} other statements: "
+          + "; ".join(dict.fromkeys(sql.split("(")[0].strip()[:40] for sql in other)))
     for sql in dict.fromkeys(statements):
-        if not sql.lstrip().upper().startswith("SELECT"):
-            print(f"  [{sql[:100]}]")
+        if sql in other:
             continue
 
         def run_it(sql: str = sql) -> float:
@@ -412,18 +415,20 @@ def explain(home: Path, label: str, argv: list[str]) -> None:
     conn.close()
 
 
-def profile(home: Path, argv: list[str]) -> None:
+def profile(home: Path, argv: list[str], lines: int = 45) -> None:
+    """pyinstrument over the whole process; frames of 5 ms and more."""
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
         subprocess.run([sys.executable, "-m", "pyinstrument", "-i", "0.0005", "-r", "text",
                         "-o", report.name, "-m", "novahunt", *argv], env=env_for(home),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        lines = [ln.rstrip() for ln in report.read().splitlines() if ln.strip()]
-    body = [ln for ln in lines if re.match(r"^[\s│├└─]*\d+\.\d+ ", ln)]
-    print(f"\n$ novahunt {' '.join(argv)}  (pyinstrument, calls of 5 ms and more)")
-    for ln in body:
+        text = report.read().splitlines()
+    print(f"\n$ novahunt {' '.join(argv)}  (pyinstrument, frames of 5 ms and more)")
+    shown = 0
+    for ln in text:
         m = re.match(r"^[\s│├└─]*(\d+\.\d+) ", ln)
-        if m and float(m.group(1)) >= 0.005 and len(ln) - len(ln.lstrip(" │├└─")) <= 24:
-            print(f"  {ln[:118]}")
+        if m and float(m.group(1)) >= 0.005 and shown < lines:
+            print(f"  {ln.rstrip()[:130]}")
+            shown += 1
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -479,8 +484,8 @@ def main() -> None:
     parser.add_argument("--analyze", action="store_true",
                         help="run ANALYZE after seeding (novahunt itself never does)")
     parser.add_argument("--keep", type=Path, default=None,
-                        help="seed into this folder and leave it there (reused if it "
-                             "holds a state.db)")
+                        help="seed into this folder and leave it there; a folder that "
+                             "already holds one is reused as it is")
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--profile", type=int, default=2,
                         help="profile the N slowest commands with pyinstrument")
@@ -515,7 +520,7 @@ def main() -> None:
         print(f"command: {' '.join(nh)}; {args.runs} runs each, alternating homes; "
               f"{os.cpu_count()} CPUs, SQLite {sqlite3.sqlite_version}, "
               f"Python {sys.version.split()[0]}")
-        plain = os.environ.copy()
+        plain = env_for(empty)
         for label, cmd in [("python -c pass", [sys.executable, "-c", "pass"]),
                            ("python -c 'import typer'", [sys.executable, "-c", "import typer"]),
                            ("python -c 'import novahunt.cli.main'",
@@ -545,7 +550,11 @@ def main() -> None:
                   f"{min(hist):>7.3f} {median / statistics.median(base):>5.2f} "
                   f"{imports:>6.3f} {work:>7.3f} {goal:>6}  {ok}", flush=True)
             table.append((case, median))
-        print("\nimport: seconds importing in that process (-X importtime, -m novahunt);"
+        judged = [(c, m) for c, m in table if c.target is not None]
+        missed = [c.label for c, m in judged if m >= (c.target or 0.0)]
+        print(f"\ntargets met: {len(judged) - len(missed)} of {len(judged)}"
+              + (f"; missed: {', '.join(missed)}" if missed else ""))
+        print("import: seconds importing in that process (-X importtime, -m novahunt);"
               "\ninproc: the command run again inside this process, imports already paid"
               " (best of 3)")
 
@@ -553,7 +562,8 @@ def main() -> None:
             print("\n-- SQL each command runs, best of 3 on the big file, and SQLite's plan --")
             seen: set[str] = set()
             for case, _ in table:
-                key = " ".join(a for a in case.argv if a != "--json")
+                # the output format changes no SQL: one listing per query
+                key = " ".join(case.argv).replace(" --json", "").split(" --format")[0]
                 if case.argv != ["--help"] and key not in seen:
                     seen.add(key)
                     explain(full, case.label, case.argv)

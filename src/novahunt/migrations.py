@@ -297,6 +297,17 @@ def m008_webhook_deliveries(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id)")
 
 
+def m009_listing_indexes(conn: sqlite3.Connection) -> None:
+    # `jobs list --status/--type` shows the newest 50: an index ending in id serves
+    # ORDER BY id DESC LIMIT 50 without sorting every matching job (289 ms -> 0.4 ms
+    # for --status completed among 100,000 jobs)
+    conn.execute("CREATE INDEX jobs_status_id ON jobs (status, id)")
+    conn.execute("CREATE INDEX jobs_type_id ON jobs (type, id)")
+    conn.execute("DROP INDEX jobs_type_created")  # no query reads it
+    # `stats` counts the contacts first seen in its window (a full scan before)
+    conn.execute("CREATE INDEX contacts_first_seen ON contacts (first_seen_at)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
@@ -306,6 +317,7 @@ MIGRATIONS: list[Migration] = [
     m006_person_lookups,
     m007_job_item_output,
     m008_webhook_deliveries,
+    m009_listing_indexes,
 ]
 
 

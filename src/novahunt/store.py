@@ -83,22 +83,25 @@ def emails_of(db: Database, domain: str) -> list[str]:
         "SELECT email FROM contacts WHERE domain = ? ORDER BY id", (domain,))]
 
 
+_LISTED = (*CONTACT_FIELDS, "source", "verify_status", "verify_result", "verify_score",
+           "verified_at")
+
+
 def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
-    """Contacts of a domain with our own verification of each, best first, streamed."""
+    """Contacts of a domain with our own verification of each, best first, streamed.
+    Rows are read as plain tuples: at 5,000 rows the per-row work is the cost."""
     columns = ", ".join(f"c.{f}" for f in CONTACT_FIELDS)
-    cursor = db.execute(
-        f"SELECT {columns}, c.sources, c.source, v.status AS verify_status,"
-        " v.result AS verify_result, v.score AS verify_score,"
-        " v.last_verified_at AS verified_at FROM contacts c"
-        " LEFT JOIN verifications v ON v.email = c.email WHERE c.domain = ?"
-        " ORDER BY c.confidence IS NULL, c.confidence DESC, c.email", (domain,))
+    cursor = db.conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(
+        f"SELECT {columns}, c.source, v.status, v.result, v.score, v.last_verified_at"
+        " FROM contacts c LEFT JOIN verifications v ON v.email = c.email"
+        " WHERE c.domain = ? ORDER BY c.confidence IS NULL, c.confidence DESC, c.email",
+        (domain,))
     for row in cursor:
-        item = {k: row[k] for k in CONTACT_FIELDS}
-        item["sources"] = json.loads(row["sources"] or "[]")
-        item["source"] = row["source"]
-        for key in ("verify_status", "verify_result", "verify_score"):
-            item[key] = row[key]
-        item["verified_at"] = iso(row["verified_at"])
+        item = dict(zip(_LISTED, row, strict=True))
+        if item["verified_at"] is not None:
+            item["verified_at"] = iso(item["verified_at"])
         yield item
 
 
