@@ -77,6 +77,14 @@ def _follow_ups(ids: list[int], current: list[Job]) -> bool:
     return added
 
 
+def _poll(db: Database, ids: list[int], ended: dict[int, Job]) -> list[Job]:
+    """The jobs as they are now. An ended job is not read again: following 50 jobs,
+    each poll reads only those still going."""
+    fresh = {j.id: j for j in jobs.get_many(db, [i for i in ids if i not in ended])}
+    ended.update((i, j) for i, j in fresh.items() if j.finished)
+    return [ended.get(i) or fresh[i] for i in ids]
+
+
 def follow(db: Database, ids: Sequence[int], console: Console,
            tick: Callable[[], None] | None = None) -> list[Job]:
     """Watch jobs, and the follow-up jobs they create, until all are finished;
@@ -95,8 +103,9 @@ def _follow_bars(db: Database, ids: list[int], console: Console,
     )
     with Progress(*columns, console=console, transient=False) as bars:
         tasks: dict[int, TaskID] = {}
+        ended: dict[int, Job] = {}
         while True:
-            current = jobs.get_many(db, ids)
+            current = _poll(db, ids, ended)
             for job in current:
                 style = _STYLE.get(job.status, "")
                 state = f"[{style}]{describe(job)}[/]" if style else describe(job)
@@ -117,8 +126,9 @@ def _follow_bars(db: Database, ids: list[int], console: Console,
 def _follow_plain(db: Database, ids: list[int], console: Console,
                   tick: Callable[[], None] | None) -> list[Job]:
     seen: dict[int, tuple[str, float]] = {}
+    ended: dict[int, Job] = {}
     while True:
-        current = jobs.get_many(db, ids)
+        current = _poll(db, ids, ended)
         now = time.monotonic()
         for job in current:
             text = describe(job)
