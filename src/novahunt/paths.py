@@ -48,7 +48,16 @@ def private_file(path: Path) -> Path:
     0600 database keeps its companions private too.
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        # Never open and close a file that may be a live database: closing any
+        # descriptor of a file drops every POSIX lock this process holds on it,
+        # SQLite's included. A WAL database whose shared lock vanished can be
+        # checkpointed and its WAL deleted under it by another process ("database disk
+        # image is malformed", seen when burst workers exited under a follower).
+        pass
+    else:
+        os.close(fd)
     os.chmod(path, 0o600)
     return path
