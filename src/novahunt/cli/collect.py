@@ -5,20 +5,19 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from novahunt import account, dispatch
 from novahunt.cli.common import FOLLOW, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.domains import normalise_domain, read_domain_file
 from novahunt.errors import BadInput, NovahuntError
-from novahunt.jobs import Job, NewJob
-from novahunt.runners import collect as collect_runner
-from novahunt.timeparse import parse_duration, parse_when
+
+if TYPE_CHECKING:
+    from novahunt.config import Settings
+    from novahunt.db import Database
+    from novahunt.jobs import Job, NewJob
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +55,11 @@ def collect(
 
     Example: novahunt collect stripe.com --follow
     """
+    from novahunt import dispatch
+    from novahunt.domains import normalise_domain, read_domain_file
+    from novahunt.runners import collect as collect_runner
+    from novahunt.timeparse import parse_duration, parse_when
+
     targets = [(None, d) for d in domains or []]
     pairs: list[tuple[int | None, str]] = []
     for lineno, raw in targets:
@@ -129,6 +133,8 @@ def _report(created: list[tuple[Job, bool]]) -> None:
 
 def _check_credits(db: Database, settings: Settings, needing: list[NewJob], yes: bool) -> None:
     """Before bulk work: say so (and ask) when the account cannot pay for it."""
+    from novahunt import account
+
     try:
         info = account.fetch(db, settings)
     except NovahuntError as exc:

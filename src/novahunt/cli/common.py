@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
-from novahunt import config, db, logs
-from novahunt.config import Settings
-from novahunt.db import Database
+if TYPE_CHECKING:
+    from novahunt.config import Settings
+    from novahunt.db import Database
 
 # rich honours NO_COLOR and draws no colours or live bars when not on a terminal
 out = Console(highlight=False, soft_wrap=True)
@@ -23,6 +23,8 @@ verbosity = {"quiet": False, "verbose": False}
 
 def configure(quiet: bool, verbose: bool) -> None:
     """--quiet: only errors and the data asked for; --verbose: info logs on stderr."""
+    from novahunt import logs
+
     verbosity.update(quiet=quiet, verbose=verbose)
     err.quiet = quiet
     logs.setup(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
@@ -40,6 +42,8 @@ JSON = typer.Option(False, "--json", help="Print the job as JSON.")
 
 
 def state() -> tuple[Database, Settings]:
+    from novahunt import config, db
+
     return db.open_state(), config.load()
 
 

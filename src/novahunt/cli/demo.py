@@ -6,12 +6,9 @@ import os
 import shutil
 
 import typer
-from rich.table import Table
 
-from novahunt import dispatch, paths, store
 from novahunt.cli.common import out, state
 from novahunt.cli.follow import follow_jobs
-from novahunt.runners import collect as collect_runner
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +25,10 @@ def demo(
     your real state), collects its demo domains with live progress and an embedded
     worker, and prints what was found. Example: novahunt demo
     """
+    from rich.table import Table
+
+    from novahunt import dispatch, paths, store
+    from novahunt.runners import collect as collect_runner
     from novahunt.sandbox import demo_sandbox
 
     home = paths.home() / "demo"

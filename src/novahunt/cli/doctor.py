@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
-from novahunt import doctor as doctor_core
 from novahunt.cli.common import out, print_json
 
 _COLOUR = {"ok": "green", "warn": "yellow", "fail": "red"}
@@ -28,6 +26,10 @@ def doctor(
 
     Example: novahunt doctor --json
     """
+    from rich.markup import escape
+
+    from novahunt import doctor as doctor_core
+
     checks = doctor_core.run()
     if json_:
         print_json([c.to_dict() for c in checks])

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import typer
 
-from novahunt import dispatch, jobs
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.leads import read_leads
-from novahunt.runners import enrich as enrich_runner
 
 
 def register(app: typer.Typer) -> None:
@@ -45,6 +42,10 @@ def enrich(
     (why a row was skipped, by row number). Example:
     novahunt enrich leads.csv -o leads.enriched.csv --verify --follow
     """
+    from novahunt import dispatch, jobs
+    from novahunt.leads import read_leads
+    from novahunt.runners import enrich as enrich_runner
+
     leads = read_leads(file, {"first": first_column, "last": last_column,
                               "name": name_column, "domain": domain_column,
                               "email": email_column})

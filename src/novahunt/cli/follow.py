@@ -6,15 +6,13 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from novahunt import jobs
 from novahunt.cli.common import err, out, progress_console
-from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.jobs import Status
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from novahunt.config import Settings
+    from novahunt.db import Database
     from novahunt.worker import WorkerRuntime
 
 EMBEDDED_CONCURRENCY = 4
@@ -25,7 +23,8 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
     """Follow until every job ended: 0 if all completed, 1 if any failed or was canceled.
     Ctrl-C detaches (exit 130) and leaves the jobs to the queue."""
     # the worker (huey, httpx) and rich.progress load only when a command follows
-    from novahunt import progress
+    from novahunt import jobs, progress
+    from novahunt.jobs import Status
     from novahunt.processes import live_workers
     from novahunt.worker import WorkerRuntime
 

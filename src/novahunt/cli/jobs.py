@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
-from novahunt import dispatch, jobs
 from novahunt.cli.common import out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
-from novahunt.jobs import Job, Status
-from novahunt.progress import describe
-from novahunt.timeparse import humanize_ago, parse_duration
+
+if TYPE_CHECKING:
+    from novahunt.jobs import Job
 
 app = typer.Typer(help="List, inspect, follow, cancel and retry jobs.", no_args_is_help=True)
 
-_STATUSES = ", ".join(s.value for s in Status)
+# the values of novahunt.jobs.Status, for the --status help: importing novahunt.jobs here
+# would load the job core (and webhooks, items, ledger) for every command and --help;
+# list_ validates against Status itself
+_STATUSES = "queued, scheduled, running, retrying, completed, failed, canceled"
 
 
 def _ago(ts: float | None) -> str:
+    from novahunt.timeparse import humanize_ago
+
     return "" if ts is None else humanize_ago(datetime.fromtimestamp(ts, UTC))
 
 
@@ -46,8 +51,11 @@ def list_(
     json_: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """Show jobs, newest first. Example: novahunt jobs list --status failed"""
+    from novahunt import jobs
+    from novahunt.jobs import Status
+
     if status is not None and status not in {s.value for s in Status}:
-        raise BadInput(f"--status must be one of: {_STATUSES}")
+        raise BadInput(f"--status must be one of: {', '.join(s.value for s in Status)}")
     db, _ = state()
     found = jobs.listing(db, status=status, type=type_, tag=tag, limit=limit)
     if json_:
@@ -68,6 +76,9 @@ def show(
     json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
 ) -> None:
     """Show one job with its event timeline. Example: novahunt jobs show 12"""
+    from novahunt import jobs
+    from novahunt.progress import describe
+
     db, _ = state()
     job = jobs.get(db, job_id, events=True)
     if json_:
@@ -98,6 +109,8 @@ def show(
 @app.command("follow")
 def follow(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Live progress bars for jobs already queued. Example: novahunt jobs follow 12 13"""
+    from novahunt import jobs
+
     db, settings = state()
     jobs.get_many(db, job_ids)
     code = follow_jobs(db, settings, job_ids)
@@ -108,6 +121,8 @@ def follow(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 @app.command("cancel")
 def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Cancel jobs; a running job stops after its current page and keeps what it saved."""
+    from novahunt import jobs
+
     db, _ = state()
     for job, outcome in jobs.request_cancel(db, job_ids):
         out.print(f"#{job.id} {_target(job)}: {outcome}")
@@ -116,6 +131,8 @@ def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 @app.command("retry")
 def retry(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Queue failed or canceled jobs again; they resume from their checkpoint."""
+    from novahunt import dispatch
+
     db, _ = state()
     for job in dispatch.retry(db, job_ids):
         out.print(f"#{job.id} {_target(job)}: queued again")
@@ -127,6 +144,9 @@ def cleanup(
                                    help="Delete finished jobs that ended longer ago."),
 ) -> None:
     """Delete finished jobs (not their contacts) older than --older-than."""
+    from novahunt import jobs
+    from novahunt.timeparse import parse_duration
+
     cutoff = time.time() - parse_duration(older_than).total_seconds()
     db, _ = state()
     removed = jobs.cleanup(db, cutoff)

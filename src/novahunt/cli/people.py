@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from novahunt import dispatch, jobs, names
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.domains import normalise_domain
-from novahunt.jobs import Job, NewJob
-from novahunt.runners import find as find_runner
-from novahunt.runners import generate as generate_runner
+
+if TYPE_CHECKING:
+    from novahunt.jobs import Job, NewJob
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +26,8 @@ FULL = typer.Option(None, "--name", help="Full name instead of --first/--last.")
 
 
 def _submit(spec: NewJob, follow: bool, json_: bool) -> None:
+    from novahunt import dispatch, jobs
+
     db, settings = state()
     [(job, created)] = dispatch.submit(db, [spec])
     if json_:
@@ -70,6 +72,10 @@ def find(
 
     Example: novahunt find --domain stripe.com --first Patrick --last Collison --follow
     """
+    from novahunt import names
+    from novahunt.domains import normalise_domain
+    from novahunt.runners import find as find_runner
+
     site = normalise_domain(domain)
     f, l_ = names.person(first, last, name)
     db, settings = state()
@@ -89,6 +95,10 @@ def generate(
 
     Example: novahunt generate --domain stripe.com --first José --last Núñez --verify -F
     """
+    from novahunt import names
+    from novahunt.domains import normalise_domain
+    from novahunt.runners import generate as generate_runner
+
     site = normalise_domain(domain)
     f, l_ = names.person(first, last, name)
     db, settings = state()

@@ -12,10 +12,8 @@ from typing import IO, Any
 
 import typer
 
-from novahunt import store
 from novahunt.cli.common import err, out, state
 from novahunt.cli.table import write_table
-from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
 
 FIELDS = ["email", "first_name", "last_name", "position", "department", "seniority",
@@ -38,6 +36,9 @@ def results(
 
     Example: novahunt results stripe.com --format csv -o stripe.csv
     """
+    from novahunt import store
+    from novahunt.domains import normalise_domain
+
     if format_ not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}")
     name = normalise_domain(domain)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import typer
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
-from novahunt import dispatch, jobs
+import typer
+
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.domains import normalise_domain
-from novahunt.jobs import Job
+
+if TYPE_CHECKING:
+    from novahunt.jobs import Job
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +41,8 @@ def scrape(
 
     Example: novahunt scrape stripe.com --max-pages 30 --follow
     """
+    from novahunt import dispatch, jobs
+    from novahunt.domains import normalise_domain
     from novahunt.runners import scrape as scrape_runner  # httpx and the HTML parser
 
     site = normalise_domain(domain)
@@ -63,6 +66,8 @@ def scrape(
 
 
 def _report(job: Job) -> None:
+    from rich.markup import escape
+
     result = job.result
     if result is None:
         return

@@ -6,12 +6,8 @@ import time
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from novahunt import account as account_core
-from novahunt import stats as stats_core
 from novahunt.cli.common import out, print_json, state
-from novahunt.timeparse import parse_duration
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +24,9 @@ def stats(
 
     Example: novahunt stats --since 1h
     """
+    from novahunt import stats as stats_core
+    from novahunt.timeparse import parse_duration
+
     start = time.time() - parse_duration(since).total_seconds()
     db, settings = state()
     data = stats_core.gather(db, settings, start)
@@ -42,6 +41,8 @@ def _rate(value: float | None) -> str:
 
 
 def _render(d: dict[str, Any], since: str) -> None:
+    from rich.table import Table
+
     out.print(f"[bold]last {since}[/] ({d['since']} to {d['until']})")
     table = Table(box=None, header_style="bold", title=None)
     for col in ("PROVIDER", "ENDPOINT", "STATUS", "REQUESTS", "CREDITS"):
@@ -89,6 +90,8 @@ def account(
     If jobs wait for credits and the account has some again, they resume.
     Example: novahunt account
     """
+    from novahunt import account as account_core
+
     db, settings = state()
     info = account_core.fetch(db, settings)
     woken = account_core.resume_if_credits(db, settings, info)

@@ -5,20 +5,18 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from novahunt import dispatch, store, verifications
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.db import Database
-from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
-from novahunt.leads import EmailList, check_writable, read_emails, write_with_columns
-from novahunt.runners import verify as verify_runner
-from novahunt.timeparse import iso_ts, parse_duration
+
+if TYPE_CHECKING:
+    from novahunt.db import Database
+    from novahunt.leads import EmailList
 
 COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at"]
 COLUMNS_CACHE = ["email", "status", "result", "score", "reason", "source",
@@ -53,6 +51,12 @@ def verify(
 
     Example: novahunt verify --file leads.csv --follow -o leads.verified.csv
     """
+    from novahunt import dispatch, store
+    from novahunt.domains import normalise_domain
+    from novahunt.leads import check_writable, read_emails
+    from novahunt.runners import verify as verify_runner
+    from novahunt.timeparse import parse_duration
+
     if output is not None:
         check_writable(output)
     values = list(addresses or [])
@@ -93,6 +97,10 @@ def verify(
 
 def _write_output(db: Database, listing: EmailList | None, values: list[str],
                   output: Path) -> None:
+    from novahunt import verifications
+    from novahunt.leads import EmailList, write_with_columns
+    from novahunt.timeparse import iso_ts
+
     if listing is None:  # addresses or a domain: one row per address
         distinct = dict.fromkeys(v.strip().lower() for v in values)
         listing = EmailList(output, ["email"], 0, ",", [[v] for v in distinct])
@@ -121,6 +129,9 @@ def list_verifications(
 
     Example: novahunt verifications --status invalid --format csv -o invalid.csv
     """
+    from novahunt import verifications
+    from novahunt.timeparse import iso_ts
+
     if status is not None and status not in STATUSES:
         raise BadInput(f"--status must be one of: {', '.join(STATUSES)}")
     fmt = "json" if json_ else format_
@@ -149,6 +160,8 @@ def list_verifications(
             writer.writeheader()
             writer.writerows(rows)
         else:
+            from rich.table import Table
+
             table = Table(box=None, header_style="bold")
             for col in ("EMAIL", "STATUS", "RESULT", "SCORE", "VERIFIED", "ASKED", "WHY"):
                 table.add_column(col, overflow="fold")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from novahunt import webhooks
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.errors import BadInput
-from novahunt.timeparse import humanize_ago
+
+# novahunt.webhooks.STATUSES, for the --status help: importing novahunt.webhooks here would
+# load the job core for every command and --help; webhooks.listing validates --status
+STATUSES = ("pending", "delivered", "failed")
 
 app = typer.Typer(help="Webhook deliveries of job notifications: list them, send a test.",
                   no_args_is_help=True)
@@ -23,13 +23,15 @@ WEBHOOK = typer.Option(None, "--webhook", metavar="URL",
 
 
 def _when(ts: float | None) -> str:
+    from novahunt.timeparse import humanize_ago
+
     return "" if ts is None else humanize_ago(datetime.fromtimestamp(ts, UTC))
 
 
 @app.command("list")
 def list_(
     status: str = typer.Option(None, "--status", "-s",
-                               help=f"One of: {', '.join(webhooks.STATUSES)}."),
+                               help=f"One of: {', '.join(STATUSES)}."),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many, newest first."),
     json_: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
@@ -37,6 +39,11 @@ def list_(
 
     Example: novahunt webhooks list --status failed --json
     """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from novahunt import webhooks
+
     db, _ = state()
     found = webhooks.listing(db, status=status, limit=limit)
     if json_:
@@ -65,6 +72,10 @@ def test(
 
     Exits 1 unless the receiver answered 2xx. Example: novahunt webhooks test https://hooks.example.com/novahunt
     """
+    from rich.markup import escape
+
+    from novahunt import webhooks
+
     _, settings = state()
     target = url or settings.webhook_url
     if not target:

@@ -9,7 +9,6 @@ from types import FrameType
 
 import typer
 
-from novahunt import logs
 from novahunt.cli.common import err, state, verbosity
 
 
@@ -38,6 +37,7 @@ def worker(
     from state.db and /health answers 200 while the worker's upkeep loop is alive.
     Example: novahunt worker --metrics-port 9464
     """
+    from novahunt import logs
     from novahunt.metrics import MetricsServer
     from novahunt.worker import WorkerRuntime
 
