@@ -115,6 +115,13 @@ def release(db: Database, email: str, job_id: int) -> None:
                (email, job_id))
 
 
+def statuses_of_job(db: Database, job_id: int) -> dict[str, int]:
+    """How many of a verify job's addresses the cache holds as each status."""
+    return {r[0]: r[1] for r in db.query(
+        "SELECT v.status, COUNT(*) FROM job_items i JOIN verifications v"
+        " ON v.email = i.value WHERE i.job_id = ? GROUP BY v.status", (job_id,))}
+
+
 def lookup(db: Database, emails: Sequence[str]) -> dict[str, Cached]:
     found: dict[str, Cached] = {}
     for start in range(0, len(emails), 500):

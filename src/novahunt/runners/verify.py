@@ -118,10 +118,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
             _commit(ctx, total, counts, "verified")
 
     counts = items.outcomes(ctx.db, ctx.job.id)
-    statuses: dict[str, int] = {}
-    found = verifications.lookup(ctx.db, items.values(ctx.db, ctx.job.id))
-    for cached_row in found.values():
-        statuses[cached_row.status] = statuses.get(cached_row.status, 0) + 1
+    statuses = verifications.statuses_of_job(ctx.db, ctx.job.id)
     return {
         "emails": total,
         "verified": counts.get("verified", 0),
