@@ -1,10 +1,17 @@
-"""Big domain benchmark: peak memory of a worker collecting a domain of 50,000 emails,
-and of `results` writing them out, against the same commands on a 100-email domain
-measured in the same run.
+"""Big domain benchmark: the peak memory of `novahunt worker` collecting one domain of
+50,000 emails, and whether `novahunt results` streams them out (its peak memory flat in
+the row count), against the same commands on a 100-email domain in the same run.
 
-The sandbox runs in its own process (its memory is not counted). Each command is a
-child process whose peak RSS comes from the kernel (`wait4`'s ru_maxrss), so nothing
-is sampled and nothing is missed.
+Target: the worker's peak RSS stays under 150 MB for 50,000 emails, and `results DOMAIN
+--format csv -o F` does not grow with the rows.
+
+The Hunter sandbox runs in its own process (its memory and CPU are not the driver's)
+with no free-plan cap, so all 50,000 addresses are readable; HUNTER_PAGE_SIZE=100,
+HUNTER_MAX_COLLECT is raised to the biggest domain and the limiter is set out of the
+way. Every size gets a fresh NOVAHUNT_HOME. Each measured command is one child process,
+and its peak RSS is taken twice: from the kernel (`wait4`'s ru_maxrss of that child,
+exact) and by sampling it with psutil every 50 ms. A last worker row collects four
+domains at once (the same total of emails over the worker's four threads).
 
     python bench/big_domain.py [--emails 50000]
 """
@@ -12,22 +19,33 @@ is sampled and nothing is missed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "bench-key-0123456789"
+TARGET_MB = 150.0
+BASE = 100            # emails of the baseline domain
+MIDDLE = 10_000       # a middle size, to tell a fixed cost from a per-row one
+THREADS = 4
+SAMPLE_EVERY = 0.05   # seconds between psutil samples
 
 SERVER = textwrap.dedent("""
     import sys, time
     from novahunt.sandbox import Sandbox
-    box = Sandbox(sys.argv[1])
+    box = Sandbox(sys.argv[1], free_plan_limit=None)
     for spec in sys.argv[2:]:
         name, count = spec.split("=")
         box.add_domain(name, int(count))
@@ -36,70 +54,205 @@ SERVER = textwrap.dedent("""
 """)
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run `novahunt ARGV`; returns (wall seconds, peak RSS in MB)."""
-    started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "novahunt", *argv], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        err = proc.stderr.read().decode() if proc.stderr else ""
-        raise SystemExit(f"novahunt {' '.join(argv)} exited {proc.returncode}: {err}")
-    return time.monotonic() - started, usage.ru_maxrss / 1024  # Linux: KiB
+@dataclass(frozen=True)
+class Run:
+    wall: float       # seconds, process start to exit
+    maxrss: float     # MB, the kernel's peak RSS of the process
+    sampled: float    # MB, the highest psutil sample
+
+
+def mb(value: float) -> float:
+    return value / (1024 * 1024)
+
+
+def run(argv: list[str], env: dict[str, str], *, stdout: Path | None = None) -> Run:
+    """Run `novahunt ARGV` as a child (stdout to a file, or discarded) and measure it.
+
+    Linux counts in a child's ru_maxrss the peak RSS of the memory it replaced at exec:
+    with vfork (what subprocess uses) that is this driver's, so the driver must stay
+    smaller than what it measures; `main` prints its own peak next to the figures."""
+    with tempfile.TemporaryFile() as errors, \
+            (stdout.open("wb") if stdout else open(os.devnull, "wb")) as sink:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "novahunt", *argv], env=env,
+                                stdout=sink, stderr=errors)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            watched = psutil.Process(proc.pid)
+            while not done.is_set():
+                try:
+                    peak = max(peak, watched.memory_info().rss)
+                except psutil.Error:  # exited (a zombie until reaped): nothing to read
+                    return
+                done.wait(SAMPLE_EVERY)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"novahunt {' '.join(argv)} exited {proc.returncode}:\n{text}")
+    return Run(wall, usage.ru_maxrss / 1024, mb(peak))  # Linux: ru_maxrss is in KiB
+
+
+@dataclass(frozen=True)
+class Collected:
+    emails: int
+    domains: int
+    stored: int
+    pages: int
+    calls: int
+    run: Run
+
+
+@dataclass(frozen=True)
+class Written:
+    mode: str
+    rows: int
+    run: Run
+    out_mb: float
+
+
+# each mode of `results`: its arguments after the domain, and whether stdout is the file
+MODES: tuple[tuple[str, list[str], bool], ...] = (
+    ("csv -o F", ["--format", "csv", "-o", "{out}"], False),
+    ("json > F", ["--format", "json"], True),
+    ("jsonl > F", ["--format", "jsonl"], True),
+    ("table -o F", ["-o", "{out}"], False),
+)
+
+
+def count_rows(mode: str, path: Path) -> int:
+    """Rows in an output file, read a line at a time: the driver must stay small (see
+    `run`). JSON is one object a line between "[" and "]"; csv and table have a header."""
+    with path.open(encoding="utf-8") as fh:
+        lines = sum(1 for _ in fh)
+    if mode.startswith("json >"):
+        return lines - 2
+    return lines if mode.startswith("jsonl") else lines - 1
+
+
+def environment(home: str, url: str, max_collect: int) -> dict[str, str]:
+    return dict(os.environ, NOVAHUNT_HOME=home, NOVAHUNT_CONFIG=f"{home}/none.toml",
+                NOVAHUNT_HUNTER_URL=url, HUNTER_API_KEY=KEY, HUNTER_PAGE_SIZE="100",
+                HUNTER_MAX_COLLECT=str(max_collect),
+                NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s", PYTHONPATH=str(ROOT / "src"))
+
+
+def collect(domains: dict[str, int], env: dict[str, str], home: Path) -> Collected:
+    """Queue one collect job per domain, then time and measure one burst worker."""
+    subprocess.run([sys.executable, "-m", "novahunt", "collect", *domains, "--yes",
+                    "--json"], env=env, check=True, capture_output=True)
+    measured = run(["worker", "--burst", "--concurrency", str(THREADS)], env)
+    with sqlite3.connect(home / "state.db") as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
+        ended = conn.execute("SELECT status, result FROM jobs").fetchall()
+    if any(status != "completed" for status, _ in ended):
+        raise SystemExit(f"{list(domains)}: jobs ended {[status for status, _ in ended]}")
+    results = [json.loads(result) for _, result in ended]
+    if stored != sum(domains.values()):
+        raise SystemExit(f"{list(domains)}: stored {stored} of {sum(domains.values())}")
+    return Collected(sum(domains.values()), len(domains), stored,
+                     sum(r["pages_fetched"] for r in results),
+                     sum(r["api_calls"] for r in results), measured)
+
+
+def write_out(domain: str, size: int, env: dict[str, str], home: Path) -> list[Written]:
+    """Each mode of `results` on the collected domain; checks the row count."""
+    written: list[Written] = []
+    for mode, args, to_stdout in MODES:
+        out = home / f"out-{len(written)}"
+        argv = ["results", domain, *(a.replace("{out}", str(out)) for a in args)]
+        measured = run(argv, env, stdout=out if to_stdout else None)
+        rows = count_rows(mode, out)
+        if rows != size:
+            raise SystemExit(f"results {domain} ({mode}): {rows} rows, expected {size}")
+        written.append(Written(mode, rows, measured, mb(out.stat().st_size)))
+        out.unlink()
+    return written
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--emails", type=int, default=50_000)
+    parser.add_argument("--emails", type=int, default=50_000,
+                        help="emails of the big domain (default 50,000)")
     args = parser.parse_args()
-    sizes = sorted({100, 10_000, args.emails})
-    specs = [f"size{n}.example={n}" for n in sizes]
-    server = subprocess.Popen([sys.executable, "-c", SERVER, KEY, *specs],
-                              stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    big = args.emails
+    sizes = sorted({BASE, MIDDLE, big})
+    quarter = max(1, big // THREADS)
+    specs = {f"size{n}.example": n for n in sizes}
+    specs |= {f"part{i}.example": quarter for i in range(THREADS)}
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, KEY, *(f"{d}={n}" for d, n in specs.items())],
+        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     assert server.stdout is not None
     url = server.stdout.readline().strip()
-    rows = []
+    if not url:
+        raise SystemExit("the sandbox process did not start")
+    collected: list[Collected] = []
+    written: dict[int, list[Written]] = {}
     try:
         for n in sizes:
             with tempfile.TemporaryDirectory() as tmp:
-                env = dict(os.environ, NOVAHUNT_HOME=tmp, NOVAHUNT_CONFIG=f"{tmp}/none.toml",
-                           NOVAHUNT_HUNTER_URL=url, HUNTER_API_KEY=KEY,
-                           HUNTER_PAGE_SIZE="100", HUNTER_MAX_COLLECT=str(max(sizes)),
-                           NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s",
-                           PYTHONPATH=str(ROOT / "src"))
+                env = environment(tmp, url, big)
                 domain = f"size{n}.example"
-                run(["collect", domain, "--yes", "--json"], env)
-                wall, rss = run(["worker", "--burst", "--concurrency", "4"], env)
-                with sqlite3.connect(Path(tmp) / "state.db") as conn:
-                    stored = conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
-                    pages = conn.execute("SELECT json_extract(result, '$.pages_fetched')"
-                                         " FROM jobs").fetchone()[0]
-                out = Path(tmp) / "out"
-                csv_wall, csv_rss = run(["results", domain, "--format", "csv", "-o",
-                                         f"{out}.csv"], env)
-                _, json_rss = run(["results", domain, "--format", "json", "-o",
-                                           f"{out}.json"], env)
-                _, table_rss = run(["results", domain, "-o", f"{out}.txt"], env)
-                lines = Path(f"{out}.csv").read_text(encoding="utf-8").count("\n") - 1
-                if stored != n or lines != n:
-                    raise SystemExit(f"{domain}: stored {stored}, csv rows {lines}")
-                rows.append((n, pages, wall, rss, csv_wall, csv_rss, json_rss,
-                             table_rss))
+                collected.append(collect({domain: n}, env, Path(tmp)))
+                written[n] = write_out(domain, n, env, Path(tmp))
+        with tempfile.TemporaryDirectory() as tmp:
+            parts = {f"part{i}.example": quarter for i in range(THREADS)}
+            collected.append(collect(parts, environment(tmp, url, big), Path(tmp)))
     finally:
         server.terminate()
         server.wait()
-    base = rows[0]
-    print("peak RSS (MB) of each process; the 100-email domain is the baseline")
-    print(f"{'emails':>7} {'pages':>6} {'worker s':>9} {'worker MB':>10} {'vs base':>8} "
-          f"{'csv s':>6} {'csv MB':>7} {'json MB':>8} {'table MB':>9}")
-    for n, pages, wall, rss, csv_wall, csv_rss, json_rss, table_rss in rows:
-        print(f"{n:>7} {pages:>6} {wall:>9.2f} {rss:>10.1f} {rss - base[3]:>+8.1f} "
-              f"{csv_wall:>6.2f} {csv_rss:>7.1f} {json_rss:>8.1f} {table_rss:>9.1f}")
-    big = rows[-1]
-    print(f"worker peak for {big[0]:,} emails: {big[3]:.0f} MB (target < 150); results "
-          f"csv grows {big[5] - base[5]:+.1f} MB from {base[0]} to {big[0]:,} rows")
+
+    base = collected[0].run
+    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"sandbox in its own process, no free-plan cap; HUNTER_PAGE_SIZE=100, "
+          f"HUNTER_MAX_COLLECT={big}, limiter 1000000/s; this driver's peak RSS "
+          f"{driver:.1f} MB (a floor of the maxrss column)")
+    print(f"\nnovahunt worker --burst --concurrency {THREADS} (peak RSS in MB: kernel "
+          f"ru_maxrss, psutil every {SAMPLE_EVERY * 1000:.0f} ms)")
+    print(f"{'emails':>7} {'domains':>7} {'stored':>7} {'pages':>6} {'calls':>6} "
+          f"{'wall s':>7} {'emails/s':>9} {'maxrss':>7} {'sampled':>8} {'vs base':>8}")
+    for c in collected:
+        print(f"{c.emails:>7} {c.domains:>7} {c.stored:>7} {c.pages:>6} {c.calls:>6} "
+              f"{c.run.wall:>7.2f} {c.stored / c.run.wall:>9.0f} {c.run.maxrss:>7.1f} "
+              f"{c.run.sampled:>8.1f} {c.run.maxrss - base.maxrss:>+8.1f}")
+
+    print("\nnovahunt results DOMAIN (one process per mode; '> F': stdout to a file)")
+    print(f"{'mode':<11} {'rows':>7} {'out MB':>7} {'s':>6} {'rows/s':>8} {'maxrss':>7} "
+          f"{'sampled':>8} {'vs base':>8} {'ratio':>6}")
+    for n in sizes:
+        for w, first in zip(written[n], written[BASE], strict=True):
+            print(f"{w.mode:<11} {w.rows:>7} {w.out_mb:>7.2f} {w.run.wall:>6.2f} "
+                  f"{w.rows / w.run.wall:>8.0f} {w.run.maxrss:>7.1f} {w.run.sampled:>8.1f} "
+                  f"{w.run.maxrss - first.run.maxrss:>+8.1f} "
+                  f"{w.run.maxrss / first.run.maxrss:>6.2f}")
+
+    one = next(c for c in collected if c.domains == 1 and c.emails == big)
+    verdict = "PASS" if one.run.maxrss < TARGET_MB else "FAIL"
+    print(f"\nworker peak RSS for {big:,} emails: {one.run.maxrss:.1f} MB (sampled "
+          f"{one.run.sampled:.1f}), {one.run.maxrss - base.maxrss:+.1f} MB vs {BASE} emails; "
+          f"target < {TARGET_MB:.0f} MB: {verdict}")
+    if big > MIDDLE:
+        middle = next(c for c in collected if c.domains == 1 and c.emails == MIDDLE)
+        slope = (one.run.maxrss - middle.run.maxrss) * 1024 * 1024 / (big - MIDDLE)
+        print(f"worker growth from {MIDDLE:,} to {big:,} emails: {slope:.0f} bytes/email")
+        for i, (mode, _, _) in enumerate(MODES):
+            low, high = written[MIDDLE][i].run.maxrss, written[big][i].run.maxrss
+            grown = high - written[BASE][i].run.maxrss
+            per_row = (high - low) * 1024 * 1024 / (big - MIDDLE)
+            streams = "streams" if grown < 8 and per_row < 64 else "GROWS with the rows"
+            print(f"results {mode:<11} {grown:+.1f} MB from {BASE} to {big:,} rows, "
+                  f"{per_row:.0f} bytes/row from {MIDDLE:,}: {streams}")
 
 
 if __name__ == "__main__":
