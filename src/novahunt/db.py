@@ -50,25 +50,9 @@ def _name(conn: sqlite3.Connection) -> str:
     return str(row[2] or "the database") if row else "the database"
 
 
-# One writer at a time per file within a process, queued on a Python lock: SQLite's
-# busy handler sleeps 1, 2, 5, 10... ms between tries, so threads of one worker
-# contending through it idle longer than the microseconds a commit takes. Other
-# processes still meet at SQLite's lock. Re-entrant, so a nested transaction on another
-# handle of the same file in the same thread waits for SQLite as before instead of
-# deadlocking here.
-_writers: dict[Path, threading.RLock] = {}
-_writers_guard = threading.Lock()
-
-
-def _writer(path: Path) -> threading.RLock:
-    with _writers_guard:
-        return _writers.setdefault(path.resolve(), threading.RLock())
-
-
 class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._writer = _writer(path)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._migrated = False
@@ -112,27 +96,21 @@ class Database:
         conn = self.conn
         depth: int = self._local.depth
         name = f"sp{depth}"
-        if depth == 0:
-            self._writer.acquire()
+        conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
+        self._local.depth = depth + 1
         try:
-            conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
-            self._local.depth = depth + 1
-            try:
-                yield conn
-            except BaseException:
-                if depth == 0:
-                    conn.execute("ROLLBACK")
-                else:
-                    conn.execute(f"ROLLBACK TO {name}")
-                    conn.execute(f"RELEASE {name}")
-                raise
-            else:
-                conn.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
-            finally:
-                self._local.depth = depth
-        finally:
+            yield conn
+        except BaseException:
             if depth == 0:
-                self._writer.release()
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            conn.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
+        finally:
+            self._local.depth = depth
 
     def vacuum(self) -> None:
         """Give freed pages back to the file system (not inside a transaction)."""
