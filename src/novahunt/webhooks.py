@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from novahunt import __version__, config, jobs, paths
 from novahunt.config import Settings
 from novahunt.db import Database, Row
-from novahunt.errors import BadInput, ConfigError
+from novahunt.errors import BadInput, ConfigError, JobNotFound
 from novahunt.timeparse import iso_ts
 
 if TYPE_CHECKING:  # httpx loads when a delivery is sent, not with every job write
@@ -148,7 +148,7 @@ def _default_url() -> str | None:
 def _params_and_status(db: Database, job_id: int) -> tuple[dict[str, Any], str]:
     row = db.one("SELECT params, status FROM jobs WHERE id = ?", (job_id,))
     if row is None:
-        raise BadInput(f"no job with id {job_id}")
+        raise JobNotFound(f"no job with id {job_id}")
     return json.loads(row["params"]), str(row["status"])
 
 

@@ -56,6 +56,7 @@ def bill_verification(body: dict[str, Any]) -> tuple[str, int]:
     return "verification", 1
 
 
+# the legacy answer has only `result`; map it to today's `status`
 _RESULT_TO_STATUS = {"deliverable": "valid", "undeliverable": "invalid", "risky": "unknown"}
 
 
@@ -70,7 +71,6 @@ def parse_verification(email: str, data: dict[str, Any]) -> Verification:
     score = data.get("score")
     return Verification(email, status, result,
                         int(score) if isinstance(score, int | float) else None, data)
-
 
 
 def bill_finder(body: dict[str, Any]) -> tuple[str, int]:
