@@ -18,9 +18,11 @@ def test_demo_collects_the_sandbox_domains_in_its_own_home(home: Path) -> None:
     assert "completed" in done.stdout
     demo_home = home / "demo"
     assert (demo_home / "state.db").exists()
-    # the user's own home gets no demo jobs
+    # the user's own state (a shared database too, when one is set) gets no demo jobs
     own = run_process("jobs", "list", "--json", env=env)
     assert own.returncode == 0 and own.stdout.strip() == "[]"
+    demo_env = {k: v for k, v in env.items() if k not in ("NOVAHUNT_DATABASE_URL",
+                                                          "NOVAHUNT_QUEUE_URL")}
     listing = run_process("jobs", "list", "--json",
-                          env={**env, "NOVAHUNT_HOME": str(demo_home)})
+                          env={**demo_env, "NOVAHUNT_HOME": str(demo_home)})
     assert listing.returncode == 0 and listing.stdout.count('"status": "completed"') == 4

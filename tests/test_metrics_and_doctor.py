@@ -142,7 +142,7 @@ def test_rate_limit_postponements_and_cache_hits_are_counted(
         drain(runtime)
         queue(cli, "p1.example")  # fresh: served from state.db
         runtime.tick()
-        page = parse(_scrape(runtime, state.path))
+        page = parse(_scrape(runtime, state.location))
     finally:
         store_stop(runtime)
     assert value(page, "novahunt_jobs_postponed_by_rate_limit_total") == 1
@@ -175,12 +175,12 @@ class FakeWorker:
 def test_health_is_503_when_the_upkeep_is_stale_or_the_database_is_gone(
         state: Database, tmp_path: Path) -> None:
     now = time.time()
-    status, body = metrics.health(FakeWorker(now - 1), state.path, now)
+    status, body = metrics.health(FakeWorker(now - 1), state.location, now)
     assert status == 200 and body["status"] == "ok"
-    status, body = metrics.health(FakeWorker(now - 60), state.path, now)
+    status, body = metrics.health(FakeWorker(now - 60), state.location, now)
     assert status == 503
     assert "last ticked 60s ago" in body["reason"] and body["state_db"] == "ok"
-    status, body = metrics.health(FakeWorker(None), state.path, now)
+    status, body = metrics.health(FakeWorker(None), state.location, now)
     assert status == 503 and "has not ticked yet" in body["reason"]
     # a directory where state.db should be: SELECT 1 cannot run
     status, body = metrics.health(FakeWorker(now), tmp_path, now)
@@ -190,7 +190,7 @@ def test_health_is_503_when_the_upkeep_is_stale_or_the_database_is_gone(
 
 def test_health_over_http_follows_the_upkeep(state: Database) -> None:
     fake = FakeWorker(time.time())
-    server = metrics.MetricsServer(fake, state.path, port=0)
+    server = metrics.MetricsServer(fake, state.location, port=0)
     server.start()
     try:
         assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200

@@ -1,22 +1,34 @@
-"""state.db: the one source of truth, and the only module that opens it.
+"""The state database: the one source of truth, and the only module that opens it.
 
-`Database` hands each thread its own sqlite3 connection (WAL, a long busy timeout,
-foreign keys on) and applies pending migrations the first time a file is opened.
-`atomic()` is the unit of work: the outermost block is a `BEGIN IMMEDIATE` transaction
-(a writer takes the write lock up front instead of failing to upgrade a read lock
-later), nested blocks are savepoints, so "store this page and move the checkpoint" is
-one `with db.atomic():` whichever function opened it.
+Two backends speak the same SQL, so no other module knows which one it talks to:
+
+- SQLite (the default): `state.db` under the home folder. Each thread has its own
+  sqlite3 connection (WAL, a long busy timeout, foreign keys on).
+- PostgreSQL, when `NOVAHUNT_DATABASE_URL` names one (`db_postgres.py`): workers on
+  several hosts share one history, limiter, cache and ledger.
+
+Statements are written once, with `?` placeholders, in SQL both accept (`ON CONFLICT`,
+`RETURNING`, no dialect-only types or functions). `atomic()` is the unit of work: the
+outermost block is a transaction, nested blocks are savepoints, so "store this page and
+move the checkpoint" is one `with db.atomic():` whichever function opened it.
+
+SQLite runs one writer at a time (`BEGIN IMMEDIATE`), PostgreSQL many. A unit of work
+that reads and then writes what it read names a lock, `db.atomic(lock="rate:x")`: a
+no-op on SQLite, a transaction-scoped advisory lock on PostgreSQL. Single rows are
+locked with `SELECT ... {db.for_update}`.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from novahunt import migrations, paths
 
@@ -24,8 +36,142 @@ from novahunt import migrations, paths
 # process commits a page; short enough that a truly stuck lock still surfaces.
 BUSY_TIMEOUT_MS = 60_000
 
-Row = sqlite3.Row
+URL_VARIABLE = "NOVAHUNT_DATABASE_URL"
+
 Params = Sequence[Any] | dict[str, Any]
+
+
+class Row(Protocol):
+    """A result row: by position or by column name, like sqlite3.Row."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+def __getattr__(name: str) -> Any:
+    # DB_ERRORS: what a failing database raises, whichever backend; psycopg is in the
+    # tuple only once loaded, so commands on SQLite never import it
+    if name == "DB_ERRORS":
+        errors: list[type[BaseException]] = [sqlite3.Error]
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is not None:
+            errors.append(psycopg.Error)
+        return tuple(errors)
+    raise AttributeError(name)
+
+
+class Database:
+    """The interface every module uses; a backend fills in the connection details."""
+
+    dialect = ""
+    # appended to a SELECT that reads rows the transaction is about to change
+    for_update = ""
+    location = ""  # a path or a URL (with the password), for `connect()` elsewhere
+    shown = ""     # what a person may see: the path, or the URL without its password
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    # -- for a backend -------------------------------------------------------------------
+
+    @property
+    def conn(self) -> Any:
+        raise NotImplementedError
+
+    def _begin(self, lock: str | None) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def vacuum(self) -> None:
+        """Give freed space back (not inside a transaction)."""
+        self.conn.execute("VACUUM")
+
+    def ddl(self, sql: str) -> None:
+        """Run a migration's DDL, written in SQLite's spelling."""
+        self.conn.execute(sql)
+
+    def rows(self, sql: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
+        """Plain tuples, streamed: for long listings where per-row work is the cost."""
+        raise NotImplementedError
+
+    def integrity(self) -> list[str]:
+        """Problems a consistency check finds; ["ok"] when none."""
+        return ["ok"]
+
+    # -- for everyone --------------------------------------------------------------------
+
+    @contextmanager
+    def atomic(self, lock: str | None = None) -> Iterator[Any]:
+        took = self._hold()
+        try:
+            conn = self.conn
+            depth: int = getattr(self._local, "depth", 0)
+            name = f"sp{depth}"
+            if depth == 0:
+                self._begin(lock)
+            else:
+                conn.execute(f"SAVEPOINT {name}")
+                if lock is not None:
+                    self._lock(lock)
+            self._local.depth = depth + 1
+            try:
+                yield conn
+            except BaseException:
+                if depth == 0:
+                    conn.execute("ROLLBACK")
+                else:
+                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                conn.execute("COMMIT" if depth == 0 else f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._local.depth = depth
+        finally:
+            if took:
+                self._unhold()
+
+    def _hold(self) -> bool:
+        """Bind a connection to this thread for a transaction; True if it took one."""
+        return False
+
+    def _unhold(self) -> None:
+        """Give back what `_hold` took."""
+
+    def _lock(self, name: str) -> None:
+        """Hold `name` until the transaction ends (SQLite: its one writer already does)."""
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
+        cursor: Cursor = self.conn.execute(sql, params)
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Params = ()) -> list[Row]:
+        rows: list[Row] = self.execute(sql, params).fetchall()
+        return rows
+
+    def one(self, sql: str, params: Params = ()) -> Row | None:
+        row: Row | None = self.execute(sql, params).fetchone()
+        return row
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:
@@ -50,11 +196,14 @@ def _name(conn: sqlite3.Connection) -> str:
     return str(row[2] or "the database") if row else "the database"
 
 
-class Database:
+class SqliteDatabase(Database):
+    dialect = "sqlite"
+
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = path
-        self._local = threading.local()
-        self._lock = threading.Lock()
+        self.location = self.shown = str(path)
+        self._lock_migrate = threading.Lock()
         self._migrated = False
 
     @property
@@ -79,11 +228,17 @@ class Database:
         # lose the last commits, which the sweeper and checkpoints then redo.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        with self._lock:
+        self._local.conn = conn
+        self._local.depth = 0
+        with self._lock_migrate:
             if not self._migrated:
-                migrations.migrate(conn)
+                migrations.migrate(self)
                 self._migrated = True
         return conn
+
+    def _begin(self, lock: str | None) -> None:
+        # the write lock up front, instead of failing to upgrade a read lock later
+        self.conn.execute("BEGIN IMMEDIATE")
 
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -91,47 +246,35 @@ class Database:
             conn.close()
             self._local.conn = None
 
-    @contextmanager
-    def atomic(self) -> Iterator[sqlite3.Connection]:
-        conn = self.conn
-        depth: int = self._local.depth
-        name = f"sp{depth}"
-        conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
-        self._local.depth = depth + 1
-        try:
-            yield conn
-        except BaseException:
-            if depth == 0:
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
-            raise
-        else:
-            conn.execute("COMMIT" if depth == 0 else f"RELEASE {name}")
-        finally:
-            self._local.depth = depth
+    def rows(self, sql: str, params: Params = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        yield from cursor.execute(sql, params)
 
-    def vacuum(self) -> None:
-        """Give freed pages back to the file system (not inside a transaction)."""
-        self.conn.execute("VACUUM")
+    def integrity(self) -> list[str]:
+        return [str(r[0]) for r in self.query("PRAGMA integrity_check")]
 
-    def execute(self, sql: str, params: Params = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
 
-    def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+def connect(location: str | Path) -> Database:
+    """The database at a path (SQLite) or a postgresql:// URL."""
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        from novahunt import db_postgres
 
-    def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
-        return row
+        return db_postgres.PostgresDatabase(text)
+    if "://" in text:
+        from novahunt.errors import ConfigError
+        from novahunt.urls import redact
 
-    def scalar(self, sql: str, params: Params = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        raise ConfigError(f"{URL_VARIABLE}: {redact(text)} is not a postgresql:// URL")
+    return SqliteDatabase(Path(text))
 
 
 def open_state() -> Database:
-    """The state database under the home folder, created (0600) and migrated if needed."""
+    """The state database: `NOVAHUNT_DATABASE_URL`, else state.db under the home folder
+    (created 0600 and migrated if needed)."""
+    url = os.environ.get(URL_VARIABLE, "").strip()
+    if url:
+        return connect(url)
     paths.ensure_home()
-    return Database(paths.state_db())
+    return SqliteDatabase(paths.state_db())

@@ -136,8 +136,8 @@ def check_integrity(database: Database) -> Check:
 
 
 def check_schema(database: Database) -> Check:
-    applied = migrations.applied(database.conn)
-    version = migrations.schema_version(database.conn)
+    applied = migrations.applied(database)
+    version = migrations.schema_version(database)
     known = [m.__name__ for m in migrations.MIGRATIONS]
     unknown = applied - set(known)
     if unknown:

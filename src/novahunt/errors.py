@@ -4,6 +4,7 @@
     ├── BadInput                  exit 2   a flag, a domain, a file line
     ├── ConfigError               exit 3   missing key, bad config.toml
     ├── JobNotFound               exit 2   `jobs show ID` for an unknown ID
+    ├── DatabaseUnavailable       exit 4   NOVAHUNT_DATABASE_URL does not answer
     └── ProviderError                      anything a provider answered or failed to answer
         ├── RetryableError                 worth asking again later
         │   ├── RateLimited                429/403 throttling; carries Retry-After
@@ -43,6 +44,12 @@ class ConfigError(NovahuntError):
 
 class JobNotFound(NovahuntError):
     exit_code = 2
+
+
+class DatabaseUnavailable(NovahuntError):
+    """The shared state database cannot be reached (its URL is shown redacted)."""
+
+    exit_code = 4
 
 
 class ProviderError(NovahuntError):

@@ -33,7 +33,7 @@ def _item(r: Row) -> Item:
 
 def add(db: Database, job_id: int, values: Sequence[str]) -> None:
     """Insert a job's items (call inside the job's creating transaction)."""
-    db.conn.executemany(
+    db.executemany(
         "INSERT INTO job_items (job_id, seq, value) VALUES (?, ?, ?)",
         [(job_id, seq, value) for seq, value in enumerate(values)])
 

@@ -325,7 +325,7 @@ def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:
     now = time.time()
     with db.atomic():
         for job_id in ids:
-            row = db.one("SELECT status FROM jobs WHERE id = ?", (job_id,))
+            row = db.one(f"SELECT status FROM jobs WHERE id = ?{db.for_update}", (job_id,))
             if row is None:
                 raise JobNotFound(f"no job with id {job_id}")
             status = row["status"]
@@ -353,7 +353,8 @@ def revive(db: Database, ids: Sequence[int]) -> list[Job]:
     now = time.time()
     with db.atomic():
         for job_id in ids:
-            row = db.one("SELECT status, dedupe_key FROM jobs WHERE id = ?", (job_id,))
+            row = db.one(f"SELECT status, dedupe_key FROM jobs WHERE id = ?{db.for_update}",
+                         (job_id,))
             if row is None:
                 raise JobNotFound(f"no job with id {job_id}")
             if row["status"] not in (Status.FAILED, Status.CANCELED):

@@ -99,7 +99,7 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
     """Reserve the next send time for `bucket`; None if it is more than `max_wait`
     away (nothing is reserved then, so a postponed job wastes no slot)."""
     now = time.time() if now is None else now
-    with db.atomic():
+    with db.atomic(lock=f"rate:{bucket}"):
         at = _next_slot(db, bucket, windows, now)
         if at - now > max_wait:
             return None

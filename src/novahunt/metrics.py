@@ -43,6 +43,7 @@ from prometheus_client.registry import Collector
 from novahunt import jobs, ledger, runners, store, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
+from novahunt.db import connect as db_connect
 from novahunt.errors import BadInput
 from novahunt.jobs import Status
 from novahunt.processes import live_workers
@@ -65,15 +66,15 @@ class Monitored(Protocol):
     last_tick: float | None
 
 
-def _open(path: Path) -> Database:
+def _open(location: str | Path) -> Database:
     # a connection of our own: the HTTP threads never share the worker's
-    return Database(path)
+    return db_connect(location)
 
 
 class StateCollector(Collector):
     """Reads state.db at scrape time and yields the metric families."""
 
-    def __init__(self, worker: Monitored, path: Path) -> None:
+    def __init__(self, worker: Monitored, path: str | Path) -> None:
         self.worker = worker
         self.path = path
 
@@ -188,7 +189,8 @@ class StateCollector(Collector):
             "a live process).", value=len(live_workers(db, self.worker.settings)))
 
 
-def health(worker: Monitored, path: Path, now: float | None = None) -> tuple[int, dict[str, Any]]:
+def health(worker: Monitored, path: str | Path,
+           now: float | None = None) -> tuple[int, dict[str, Any]]:
     """The answer to GET /health: (HTTP status, JSON body)."""
     now = time.time() if now is None else now
     body: dict[str, Any] = {"worker": worker.id}
@@ -273,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 class MetricsServer:
     """`/metrics` and `/health` for one worker, on a daemon thread."""
 
-    def __init__(self, worker: Monitored, path: Path, host: str = "127.0.0.1",
+    def __init__(self, worker: Monitored, path: str | Path, host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.worker = worker
         self.path = path

@@ -1,23 +1,28 @@
 """Schema migrations: an append-only list of small functions, applied in order at open.
 
-Each migration runs in its own `BEGIN IMMEDIATE` transaction together with its
-bookkeeping row, so two processes opening a fresh home at once apply it exactly once,
-and a crash leaves either the whole step or none of it. Never edit a migration that
-has shipped: add the next one. Times are stored as Unix epoch seconds (REAL), which
-sort, compare and port to PostgreSQL (double precision) without time-zone surprises.
+Each migration runs in its own transaction together with its bookkeeping row, under
+a named lock, so two processes opening a fresh database at once apply it exactly once,
+and a crash leaves either the whole step or none of it. Never change what a shipped
+migration does: add the next one. DDL is written in SQLite's spelling and run through
+`db.ddl()`, which gives PostgreSQL its own types (identity columns, BIGINT, DOUBLE
+PRECISION). Times are stored as Unix epoch seconds, which sort, compare and move
+between the two without time-zone surprises.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-Migration = Callable[[sqlite3.Connection], None]
+if TYPE_CHECKING:
+    from novahunt.db import Database
+
+Migration = Callable[["Database"], None]
 
 
-def m001_create_jobs(conn: sqlite3.Connection) -> None:
-    conn.execute(
+def m001_create_jobs(db: Database) -> None:
+    db.ddl(
         """
         CREATE TABLE jobs (
             -- never reused after cleanup: the ledger and old messages name job ids
@@ -52,19 +57,19 @@ def m001_create_jobs(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute(
+    db.ddl(
         "CREATE UNIQUE INDEX jobs_live_dedupe ON jobs (dedupe_key) "
         "WHERE status IN ('queued', 'scheduled', 'running', 'retrying')"
     )
-    conn.execute("CREATE INDEX jobs_status_run_at ON jobs (status, run_at)")
-    conn.execute("CREATE INDEX jobs_type_created ON jobs (type, created_at)")
-    conn.execute("CREATE INDEX jobs_worker ON jobs (worker_id) WHERE status = 'running'")
-    conn.execute(
+    db.ddl("CREATE INDEX jobs_status_run_at ON jobs (status, run_at)")
+    db.ddl("CREATE INDEX jobs_type_created ON jobs (type, created_at)")
+    db.ddl("CREATE INDEX jobs_worker ON jobs (worker_id) WHERE status = 'running'")
+    db.ddl(
         "CREATE TABLE job_tags (job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
         " tag TEXT NOT NULL, PRIMARY KEY (job_id, tag))"
     )
-    conn.execute("CREATE INDEX job_tags_tag ON job_tags (tag)")
-    conn.execute(
+    db.ddl("CREATE INDEX job_tags_tag ON job_tags (tag)")
+    db.ddl(
         """
         CREATE TABLE job_events (
             id INTEGER PRIMARY KEY,
@@ -75,11 +80,11 @@ def m001_create_jobs(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX job_events_job ON job_events (job_id, id)")
+    db.ddl("CREATE INDEX job_events_job ON job_events (job_id, id)")
 
 
-def m002_create_contacts(conn: sqlite3.Connection) -> None:
-    conn.execute(
+def m002_create_contacts(db: Database) -> None:
+    db.ddl(
         """
         CREATE TABLE contacts (
             id INTEGER PRIMARY KEY,
@@ -107,7 +112,7 @@ def m002_create_contacts(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE domains (
             domain TEXT PRIMARY KEY,
@@ -122,7 +127,7 @@ def m002_create_contacts(conn: sqlite3.Connection) -> None:
         """
     )
     # One row per finished collection: what makes a repeat within the freshness window free.
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE collections (
             id INTEGER PRIMARY KEY,
@@ -137,11 +142,11 @@ def m002_create_contacts(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX collections_lookup ON collections (domain, filters, finished_at)")
+    db.ddl("CREATE INDEX collections_lookup ON collections (domain, filters, finished_at)")
 
 
-def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
-    conn.execute(
+def m003_create_ledger_and_workers(db: Database) -> None:
+    db.ddl(
         """
         CREATE TABLE api_calls (
             id INTEGER PRIMARY KEY,
@@ -156,9 +161,9 @@ def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX api_calls_at ON api_calls (at)")
-    conn.execute("CREATE INDEX api_calls_job ON api_calls (job_id)")
-    conn.execute(
+    db.ddl("CREATE INDEX api_calls_at ON api_calls (at)")
+    db.ddl("CREATE INDEX api_calls_job ON api_calls (job_id)")
+    db.ddl(
         """
         CREATE TABLE workers (
             id TEXT PRIMARY KEY,
@@ -174,7 +179,7 @@ def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
         """
     )
     # Quota exhausted for a provider: no job calls it until the pause is lifted.
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE provider_pauses (
             provider TEXT PRIMARY KEY,
@@ -186,27 +191,27 @@ def m003_create_ledger_and_workers(conn: sqlite3.Connection) -> None:
     )
 
 
-def m004_rate_limits_and_credits(conn: sqlite3.Connection) -> None:
+def m004_rate_limits_and_credits(db: Database) -> None:
     # the shared limiter's reservations (a sliding-window log) and Retry-After blocks
-    conn.execute("CREATE TABLE rate_slots (bucket TEXT NOT NULL, at REAL NOT NULL)")
-    conn.execute("CREATE INDEX rate_slots_bucket_at ON rate_slots (bucket, at)")
-    conn.execute(
+    db.ddl("CREATE TABLE rate_slots (bucket TEXT NOT NULL, at REAL NOT NULL)")
+    db.ddl("CREATE INDEX rate_slots_bucket_at ON rate_slots (bucket, at)")
+    db.ddl(
         "CREATE TABLE rate_blocks (bucket TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT)")
     # what a request cost: Hunter bills searches and verifications, not requests
-    conn.execute("ALTER TABLE api_calls ADD COLUMN credits INTEGER NOT NULL DEFAULT 0")
-    conn.execute("ALTER TABLE api_calls ADD COLUMN credit_kind TEXT")
+    db.ddl("ALTER TABLE api_calls ADD COLUMN credits INTEGER NOT NULL DEFAULT 0")
+    db.ddl("ALTER TABLE api_calls ADD COLUMN credit_kind TEXT")
     # the provider whose exhausted quota a retrying job waits out
-    conn.execute("ALTER TABLE jobs ADD COLUMN waiting_for TEXT")
+    db.ddl("ALTER TABLE jobs ADD COLUMN waiting_for TEXT")
     # answers served from state.db instead of the provider
-    conn.execute(
+    db.ddl(
         "CREATE TABLE cache_hits (id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,"
         " job_id INTEGER, saved_credits INTEGER NOT NULL DEFAULT 0)")
-    conn.execute("CREATE INDEX cache_hits_at ON cache_hits (at)")
+    db.ddl("CREATE INDEX cache_hits_at ON cache_hits (at)")
 
 
-def m005_verification_cache_and_job_items(conn: sqlite3.Connection) -> None:
+def m005_verification_cache_and_job_items(db: Database) -> None:
     # one row per email ever verified: a second verification within --max-age is free
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE verifications (
             email TEXT PRIMARY KEY,
@@ -223,13 +228,13 @@ def m005_verification_cache_and_job_items(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX verifications_status ON verifications (status)")
+    db.ddl("CREATE INDEX verifications_status ON verifications (status)")
     # single flight: the job verifying an email right now; others wait for its answer
-    conn.execute(
+    db.ddl(
         "CREATE TABLE verification_claims (email TEXT PRIMARY KEY, job_id INTEGER NOT NULL,"
         " until REAL NOT NULL)")
     # the input of list jobs (verify): each item's state is the job's checkpoint
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE job_items (
             job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
@@ -243,13 +248,13 @@ def m005_verification_cache_and_job_items(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX job_items_state ON job_items (job_id, state, seq)")
+    db.ddl("CREATE INDEX job_items_state ON job_items (job_id, state, seq)")
 
 
-def m006_person_lookups(conn: sqlite3.Connection) -> None:
+def m006_person_lookups(db: Database) -> None:
     # Email Finder answers per person and domain, misses included: asking again within
     # the freshness window is free
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE person_lookups (
             domain TEXT NOT NULL,
@@ -266,14 +271,14 @@ def m006_person_lookups(conn: sqlite3.Connection) -> None:
     )
 
 
-def m007_job_item_output(conn: sqlite3.Connection) -> None:
+def m007_job_item_output(db: Database) -> None:
     # what an item produced (enrich: the address found, from where), as JSON
-    conn.execute("ALTER TABLE job_items ADD COLUMN output TEXT")
+    db.ddl("ALTER TABLE job_items ADD COLUMN output TEXT")
 
 
-def m008_webhook_deliveries(conn: sqlite3.Connection) -> None:
+def m008_webhook_deliveries(db: Database) -> None:
     # the webhook outbox: a row is written in the transaction that ends its job
-    conn.execute(
+    db.ddl(
         """
         CREATE TABLE webhook_deliveries (
             id TEXT PRIMARY KEY,          -- the delivery_id receivers dedupe on
@@ -293,26 +298,26 @@ def m008_webhook_deliveries(conn: sqlite3.Connection) -> None:
         )
         """
     )
-    conn.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)")
-    conn.execute("CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id)")
+    db.ddl("CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at)")
+    db.ddl("CREATE INDEX webhook_deliveries_job ON webhook_deliveries (job_id)")
 
 
-def m009_listing_indexes(conn: sqlite3.Connection) -> None:
+def m009_listing_indexes(db: Database) -> None:
     # `jobs list --status/--type` shows the newest 50: an index ending in id serves
     # ORDER BY id DESC LIMIT 50 without sorting every matching job (289 ms -> 0.4 ms
     # for --status completed among 100,000 jobs)
-    conn.execute("CREATE INDEX jobs_status_id ON jobs (status, id)")
-    conn.execute("CREATE INDEX jobs_type_id ON jobs (type, id)")
-    conn.execute("DROP INDEX jobs_type_created")  # no query reads it
+    db.ddl("CREATE INDEX jobs_status_id ON jobs (status, id)")
+    db.ddl("CREATE INDEX jobs_type_id ON jobs (type, id)")
+    db.ddl("DROP INDEX jobs_type_created")  # no query reads it
     # `stats` counts the contacts first seen in its window (a full scan before)
-    conn.execute("CREATE INDEX contacts_first_seen ON contacts (first_seen_at)")
+    db.ddl("CREATE INDEX contacts_first_seen ON contacts (first_seen_at)")
 
 
-def m010_contacts_by_email(conn: sqlite3.Connection) -> None:
+def m010_contacts_by_email(db: Database) -> None:
     # verify looks up Hunter's own verdict of an address by email alone: without this,
     # each lookup scanned every contact (8 ms at 50,000), so verifying a big domain
     # took time in the square of its size
-    conn.execute("CREATE INDEX contacts_email ON contacts (email)")
+    db.ddl("CREATE INDEX contacts_email ON contacts (email)")
 
 
 MIGRATIONS: list[Migration] = [
@@ -329,39 +334,33 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-def applied(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+LOCK = "novahunt:migrations"
 
 
-def migrate(conn: sqlite3.Connection) -> list[str]:
+def applied(db: Database) -> set[str]:
+    return {row[0] for row in db.query("SELECT name FROM schema_migrations")}
+
+
+def migrate(db: Database) -> list[str]:
     """Apply every pending migration; return the names applied now."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL)"
-    )
-    done = applied(conn)
+    with db.atomic(lock=LOCK):
+        db.ddl("CREATE TABLE IF NOT EXISTS schema_migrations"
+               " (name TEXT PRIMARY KEY, applied_at REAL)")
+    done = applied(db)
     ran: list[str] = []
     for migration in MIGRATIONS:
         name = migration.__name__
         if name in done:
             continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with db.atomic(lock=LOCK):
             # Another process may have applied it while we waited for the lock.
-            if conn.execute(
-                "SELECT 1 FROM schema_migrations WHERE name = ?", (name,)
-            ).fetchone() is None:
-                migration(conn)
-                conn.execute(
-                    "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                    (name, time.time()),
-                )
+            if db.one("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)) is None:
+                migration(db)
+                db.execute("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                           (name, time.time()))
                 ran.append(name)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     return ran
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    return len(applied(conn))
+def schema_version(db: Database) -> int:
+    return len(applied(db))

@@ -91,14 +91,12 @@ def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
     """Contacts of a domain with our own verification of each, best first, streamed.
     Rows are read as plain tuples: at 5,000 rows the per-row work is the cost."""
     columns = ", ".join(f"c.{f}" for f in CONTACT_FIELDS)
-    cursor = db.conn.cursor()
-    cursor.row_factory = None
-    cursor.execute(
+    rows = db.rows(
         f"SELECT {columns}, c.source, v.status, v.result, v.score, v.last_verified_at"
         " FROM contacts c LEFT JOIN verifications v ON v.email = c.email"
         " WHERE c.domain = ? ORDER BY c.confidence IS NULL, c.confidence DESC, c.email",
         (domain,))
-    for row in cursor:
+    for row in rows:
         item = dict(zip(_LISTED, row, strict=True))
         if item["verified_at"] is not None:
             item["verified_at"] = iso(item["verified_at"])

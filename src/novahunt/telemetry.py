@@ -96,5 +96,5 @@ def pending_jobs(db: Database) -> int:
 
 def integrity_problems(db: Database) -> list[str]:
     """SQLite's full integrity check: an empty list when the file is sound."""
-    rows = [str(r[0]) for r in db.query("PRAGMA integrity_check")]
+    rows = db.integrity()
     return [] if rows == ["ok"] else rows

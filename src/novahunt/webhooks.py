@@ -36,7 +36,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -350,7 +349,7 @@ class _Sender:
             self.db.close()  # this thread's connection
 
 
-_senders: dict[Path, _Sender] = {}
+_senders: dict[str, _Sender] = {}
 _senders_lock = threading.Lock()
 
 
@@ -358,9 +357,9 @@ def pump(db: Database, settings: Settings) -> None:
     """Called from the worker's upkeep tick: at most once a second, look for due
     deliveries and make sure a sender thread is on them. Never blocks on the network."""
     with _senders_lock:
-        sender = _senders.get(db.path)
+        sender = _senders.get(db.location)
         if sender is None:
-            sender = _senders[db.path] = _Sender(db, settings)
+            sender = _senders[db.location] = _Sender(db, settings)
         sender.settings = settings
         now = time.monotonic()
         if now < sender.next_look:

@@ -41,6 +41,9 @@ def demo(
             "HUNTER_API_KEY": sandbox.api_key,
             "HUNTER_PAGE_SIZE": str(page_size),
         })
+        # the demo's made-up contacts never reach a team's shared database or queue
+        for shared in ("NOVAHUNT_DATABASE_URL", "NOVAHUNT_QUEUE_URL"):
+            os.environ.pop(shared, None)
         out.print(f"[bold]novahunt demo[/]: a made-up Hunter API at {sandbox.url}, "
                   f"state in {home}")
         db, settings = state()

@@ -56,7 +56,7 @@ def worker(
     runtime = WorkerRuntime(db, settings, concurrency=concurrency)
     metrics = None
     if metrics_port is not None:  # bound before the worker starts: a taken port fails fast
-        metrics = MetricsServer(runtime, db.path, metrics_host, metrics_port)
+        metrics = MetricsServer(runtime, db.location, metrics_host, metrics_port)
         metrics.start()
     try:
         runtime.start()
