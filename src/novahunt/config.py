@@ -27,7 +27,7 @@ class Settings:
     max_collect: int = 5000
     freshness: float = 7 * 86400.0        # seconds a complete collection stays fresh
     max_attempts: int = 3                 # runs that may end in an error before `failed`
-    lease: float = 30.0                   # seconds a running job survives without heartbeat
+    lease: float = 20.0                   # seconds a running job survives without heartbeat
     http_timeout: float = 30.0
     backoff_base: float = 1.0             # in-step retry wait: base doubling up to max
     backoff_max: float = 30.0

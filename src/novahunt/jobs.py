@@ -286,10 +286,12 @@ def finish(
     run_at: float | None = None, count_error: bool = False, message: str = "",
     waiting_for: str | None = None,
     progress: tuple[int, int | None, str, str | None] | None = None,
-) -> bool:
+    tags: list[str] | None = None,
+) -> Job | None:
     """End a run of a job this worker owns: a final status, `retrying` (with run_at),
-    or `queued` (handed back). False if the worker lost the job meanwhile. `progress`
-    is the run's last progress, which throttled step commits may not have written."""
+    or `queued` (handed back). Returns the job as it ended (with `tags` if given, else
+    read), or None if the worker lost the job meanwhile. `progress` is the run's last
+    progress, which throttled step commits may not have written."""
     now = time.time()
     final = status in FINAL
     if final or waiting_for is not None:
@@ -308,15 +310,20 @@ def finish(
     with db.atomic():
         row = db.one(
             f"UPDATE jobs SET {', '.join(sets)}"
-            " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING id",
+            " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING *",
             (*params, job_id, worker_id),
         )
         if row is None:
-            return False
+            return None
         add_event(db, job_id, str(status), message or error or str(status), now)
+        ended = _job(row, _tags_of(db, [job_id])[job_id] if tags is None else tags)
         if final:
-            webhooks.job_ended(db, job_id, now)
-    return True
+            webhooks.job_ended(db, job_id, now, known=(ended.params, str(ended.status)))
+    return ended
+
+
+def cancel_requested(db: Database, job_id: int) -> bool:
+    return bool(db.scalar("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)))
 
 
 def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:

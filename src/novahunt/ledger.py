@@ -23,13 +23,11 @@ def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:
              call.duration_ms, call.detail, call.credits, call.credit_kind))
 
 
-def calls_of_job(db: Database, job_id: int) -> int:
-    return int(db.scalar("SELECT COUNT(*) FROM api_calls WHERE job_id = ?", (job_id,)))
-
-
-def credits_of_job(db: Database, job_id: int) -> int:
-    return int(db.scalar(
-        "SELECT COALESCE(SUM(credits), 0) FROM api_calls WHERE job_id = ?", (job_id,)))
+def usage_of_job(db: Database, job_id: int) -> dict[str, int]:
+    """What a job's requests were and cost: `{"api_calls": n, "credits": n}`."""
+    row = db.one("SELECT COUNT(*), COALESCE(SUM(credits), 0) FROM api_calls WHERE job_id = ?",
+                 (job_id,))
+    return {"api_calls": int(row[0]) if row else 0, "credits": int(row[1]) if row else 0}
 
 
 def record_cache_hit(db: Database, kind: str, job_id: int | None, saved_credits: int) -> None:

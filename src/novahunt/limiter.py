@@ -67,11 +67,18 @@ def margin(period: float) -> float:
 
 
 def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: float) -> float:
+    # one statement: the block, the latest slot, and each window's n-th latest slot
+    nths = "".join(", (SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at DESC"
+                   " LIMIT 1 OFFSET ?)" for _ in windows)
+    row = db.one(
+        "SELECT (SELECT until FROM rate_blocks WHERE bucket = ?),"
+        f" (SELECT MAX(at) FROM rate_slots WHERE bucket = ?){nths}",
+        (bucket, bucket, *(v for w in windows for v in (bucket, w.count - 1))))
+    assert row is not None
     at = now
-    until = db.scalar("SELECT until FROM rate_blocks WHERE bucket = ?", (bucket,))
+    until, latest = row[0], row[1]
     if until is not None:
         at = max(at, float(until))
-    latest = db.scalar("SELECT MAX(at) FROM rate_slots WHERE bucket = ?", (bucket,))
     if latest is not None and windows:
         # first come, first served, and evenly spaced: a burst of n requests sent at
         # once reaches the server spread out by thread scheduling, and its stragglers
@@ -80,13 +87,17 @@ def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: floa
         at = max(at, float(latest) + shortest.period / shortest.count)
     elif latest is not None:
         at = max(at, float(latest))
-    for w in windows:
-        nth = db.scalar(
-            "SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at DESC LIMIT 1 OFFSET ?",
-            (bucket, w.count - 1))
+    for i, w in enumerate(windows):
+        nth = row[2 + i]
         if nth is not None:
             at = max(at, float(nth) + w.period + margin(w.period))
     return at
+
+
+# slots older than two of the longest windows are never read again: dropped by each
+# process at most once a second per bucket, not on every reservation
+PRUNE_EVERY = 1.0
+_pruned: dict[tuple[str, str], float] = {}
 
 
 def earliest(db: Database, bucket: str, windows: tuple[Window, ...]) -> float:
@@ -104,9 +115,11 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
         if at - now > max_wait:
             return None
         db.execute("INSERT INTO rate_slots (bucket, at) VALUES (?, ?)", (bucket, at))
-        longest = max((w.period for w in windows), default=1.0)
-        db.execute("DELETE FROM rate_slots WHERE bucket = ? AND at < ?",
-                   (bucket, now - 2 * longest - 1))
+        if now - _pruned.get((db.location, bucket), 0.0) >= PRUNE_EVERY:
+            longest = max((w.period for w in windows), default=1.0)
+            db.execute("DELETE FROM rate_slots WHERE bucket = ? AND at < ?",
+                       (bucket, now - 2 * longest - 1))
+            _pruned[(db.location, bucket)] = now
     return at
 
 

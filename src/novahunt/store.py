@@ -24,6 +24,32 @@ CONTACT_FIELDS = (
 )
 
 
+_UPSERT_CONTACT = (
+    "INSERT INTO contacts (domain, email, first_name, last_name, position,"
+    " department, seniority, type, confidence, linkedin, twitter, phone_number,"
+    " sources, verification_status, verification_date, source, job_id,"
+    " first_seen_at, last_seen_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (domain, email) DO UPDATE SET"
+    " first_name = COALESCE(excluded.first_name, contacts.first_name),"
+    " last_name = COALESCE(excluded.last_name, contacts.last_name),"
+    " position = COALESCE(excluded.position, contacts.position),"
+    " department = COALESCE(excluded.department, contacts.department),"
+    " seniority = COALESCE(excluded.seniority, contacts.seniority),"
+    " type = COALESCE(excluded.type, contacts.type),"
+    " confidence = COALESCE(excluded.confidence, contacts.confidence),"
+    " linkedin = COALESCE(excluded.linkedin, contacts.linkedin),"
+    " twitter = COALESCE(excluded.twitter, contacts.twitter),"
+    " phone_number = COALESCE(excluded.phone_number, contacts.phone_number),"
+    " sources = excluded.sources,"
+    " verification_status = COALESCE(excluded.verification_status,"
+    " contacts.verification_status),"
+    " verification_date = COALESCE(excluded.verification_date,"
+    " contacts.verification_date),"
+    " last_seen_at = excluded.last_seen_at"
+)
+
+
 def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
                   source: str, job_id: int | None) -> int:
     """Upsert contacts of a domain (one row per email); returns how many were new."""
@@ -34,39 +60,17 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
             f"SELECT email, sources FROM contacts WHERE domain = ? AND email IN"
             f" ({','.join('?' * len(emails))})", (domain, *emails))
     } if emails else {}
+    rows = []
     for c in contacts:
         # sources accumulate: a page that mentions an address adds to what Hunter listed
         sources = list(known.get(c.email, []))
         seen = {json.dumps(x, sort_keys=True) for x in sources}
         sources += [x for x in c.sources if json.dumps(x, sort_keys=True) not in seen]
-        db.execute(
-            "INSERT INTO contacts (domain, email, first_name, last_name, position,"
-            " department, seniority, type, confidence, linkedin, twitter, phone_number,"
-            " sources, verification_status, verification_date, source, job_id,"
-            " first_seen_at, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (domain, email) DO UPDATE SET"
-            " first_name = COALESCE(excluded.first_name, contacts.first_name),"
-            " last_name = COALESCE(excluded.last_name, contacts.last_name),"
-            " position = COALESCE(excluded.position, contacts.position),"
-            " department = COALESCE(excluded.department, contacts.department),"
-            " seniority = COALESCE(excluded.seniority, contacts.seniority),"
-            " type = COALESCE(excluded.type, contacts.type),"
-            " confidence = COALESCE(excluded.confidence, contacts.confidence),"
-            " linkedin = COALESCE(excluded.linkedin, contacts.linkedin),"
-            " twitter = COALESCE(excluded.twitter, contacts.twitter),"
-            " phone_number = COALESCE(excluded.phone_number, contacts.phone_number),"
-            " sources = excluded.sources,"
-            " verification_status = COALESCE(excluded.verification_status,"
-            " contacts.verification_status),"
-            " verification_date = COALESCE(excluded.verification_date,"
-            " contacts.verification_date),"
-            " last_seen_at = excluded.last_seen_at",
-            (domain, c.email, c.first_name, c.last_name, c.position, c.department,
-             c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
-             json.dumps(sources), c.verification_status, c.verification_date, source,
-             job_id, now, now),
-        )
+        rows.append((domain, c.email, c.first_name, c.last_name, c.position, c.department,
+                     c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
+                     json.dumps(sources), c.verification_status, c.verification_date, source,
+                     job_id, now, now))
+    db.executemany(_UPSERT_CONTACT, rows)
     return len(set(emails) - set(known))
 
 

@@ -151,11 +151,13 @@ def _params_and_status(db: Database, job_id: int) -> tuple[dict[str, Any], str]:
     return json.loads(row["params"]), str(row["status"])
 
 
-def job_ended(db: Database, job_id: int, now: float | None = None) -> str | None:
+def job_ended(db: Database, job_id: int, now: float | None = None, *,
+              known: tuple[dict[str, Any], str] | None = None) -> str | None:
     """The jobs.py hook: inside the transaction that wrote a job's final state, queue
-    its notification. Returns the delivery id, or None (not final, or no URL)."""
+    its notification. Returns the delivery id, or None (not final, or no URL).
+    `known`: the job's params and status, when the caller has just read them."""
     # runs in the transaction that ends every job: read only what decides
-    params, status = _params_and_status(db, job_id)
+    params, status = known or _params_and_status(db, job_id)
     event = EVENTS.get(status)
     if event is None:
         return None

@@ -160,8 +160,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "emails_collected": cp["emails"],
         "total_available": cp["total"] or 0,
         "pages_fetched": cp["pages"],
-        "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
-        "credits": ledger.credits_of_job(ctx.db, ctx.job.id),
+        **ledger.usage_of_job(ctx.db, ctx.job.id),
         "complete": complete,
     }
     if stopped:

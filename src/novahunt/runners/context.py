@@ -30,6 +30,9 @@ T = TypeVar("T")
 # job storing hundreds of pages a second moves its checkpoint every step but its
 # progress a couple of times a second (the row as it ended gets the last figures)
 PROGRESS_EVERY = 0.5
+# the cancel flag comes back with every write of the row; between writes it is read at
+# most this often, so a cancel stops a running job within this long after a step
+CANCEL_EVERY = 0.5
 
 
 class Canceled(Exception):
@@ -77,6 +80,8 @@ class JobContext:
         self._progress_at = time.monotonic()  # the claim just wrote the row
         # a step commit saw cancel_requested: stop at the next check without asking again
         self._cancel_pending = False
+        self._flag_read_at = time.monotonic()  # the claim read it
+        self.final: Job | None = None  # the job as this run ended it
         self._progress: tuple[int, int | None, str, str | None] = (
             job.progress_current, job.progress_total, job.progress_stage or "starting", None)
         self._written_stage = job.progress_stage
@@ -179,20 +184,25 @@ class JobContext:
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                           checkpoint=checkpoint, progress=progress if due else None):
             self._cancel_pending = True
+        self._flag_read_at = time.monotonic()
 
     def complete(self, result: dict[str, Any]) -> None:
         """End the job as completed; call inside the last step's `db.atomic()` block,
         so the last checkpoint and the job's end are one transaction."""
-        if not jobs.finish(self.db, self.job.id, self.worker_id, jobs.Status.COMPLETED,
-                           result=result, message=summary(result), progress=self._progress):
+        self.final = jobs.finish(
+            self.db, self.job.id, self.worker_id, jobs.Status.COMPLETED, result=result,
+            message=summary(result), progress=self._progress, tags=self.job.tags)
+        if self.final is None:
             raise jobs.LostOwnership(f"job {self.job.id} is no longer owned by "
                                      f"worker {self.worker_id}")
         self.ended = True
 
     def check(self) -> None:
         """Between steps: stop for cancel or for the worker's shutdown."""
-        if self._cancel_pending or self.db.scalar(
-                "SELECT cancel_requested FROM jobs WHERE id = ?", (self.job.id,)):
+        if not self._cancel_pending and time.monotonic() - self._flag_read_at >= CANCEL_EVERY:
+            self._cancel_pending = jobs.cancel_requested(self.db, self.job.id)
+            self._flag_read_at = time.monotonic()
+        if self._cancel_pending:
             raise Canceled()
         if self.stop.is_set():
             raise HandBack()
@@ -205,6 +215,7 @@ class JobContext:
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):
                     self._cancel_pending = True
+            self._flag_read_at = time.monotonic()
 
     def sleep(self, seconds: float, stage: str, message: str) -> None:
         """Wait without holding up cancel or shutdown; the stage shows why."""

@@ -140,8 +140,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return {"rows": total, "found": counts.get("found", 0),
             "had_email": counts.get("had_email", 0), "not_found": counts.get("not_found", 0),
             "skipped": len(skipped), "skipped_rows": skipped[:100], "output": str(written),
-            "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
-            "credits": ledger.credits_of_job(ctx.db, ctx.job.id)}
+            **ledger.usage_of_job(ctx.db, ctx.job.id)}
 
 
 def write_output(ctx: JobContext, out: Path) -> Path:

@@ -69,5 +69,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 verification_date=answer.verification_date)], source=SOURCE,
                 job_id=ctx.job.id)
         ctx.commit({"done": True}, (1, 1, "done", None))
-    return _result(lookup, cached=False, api_calls=ledger.calls_of_job(ctx.db, ctx.job.id),
-                   credits=ledger.credits_of_job(ctx.db, ctx.job.id))
+    return _result(lookup, cached=False, **ledger.usage_of_job(ctx.db, ctx.job.id))

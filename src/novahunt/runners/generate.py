@@ -69,5 +69,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return {"domain": p["domain"], "first_name": p["first_name"],
             "last_name": p["last_name"], "pattern": p["pattern"], "candidates": found,
             "email": email, "verified": True, "checked": checked,
-            "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
-            "credits": ledger.credits_of_job(ctx.db, ctx.job.id)}
+            **ledger.usage_of_job(ctx.db, ctx.job.id)}

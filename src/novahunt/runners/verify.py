@@ -127,8 +127,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "claimed": counts.get("claimed", 0),
         "unverified": counts.get("unverified", 0),
         "by_status": statuses,
-        "api_calls": ledger.calls_of_job(ctx.db, ctx.job.id),
-        "credits": ledger.credits_of_job(ctx.db, ctx.job.id),
+        **ledger.usage_of_job(ctx.db, ctx.job.id),
     }
 
 
