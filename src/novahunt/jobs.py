@@ -187,6 +187,8 @@ def create(db: Database, specs: Iterable[NewJob],
     instead of a new one, with `False` as its second element."""
     now = time.time() if now is None else now
     out: list[tuple[int, bool]] = []
+    events: list[tuple[int, float, str, str]] = []
+    tags: list[tuple[int, str]] = []
     with db.atomic():
         for spec in specs:
             run_at = now if spec.run_at is None else spec.run_at
@@ -216,16 +218,22 @@ def create(db: Database, specs: Iterable[NewJob],
             job_id = int(row["id"])
             if spec.items:
                 items.add(db, job_id, spec.items)
-            for tag in dict.fromkeys(spec.tags):
-                db.execute("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", (job_id, tag))
+            tags += [(job_id, tag) for tag in dict.fromkeys(spec.tags)]
             if status is Status.COMPLETED:
+                if tags:  # the webhook's body shows them
+                    db.executemany("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", tags)
+                    tags = []
                 add_event(db, job_id, "completed", "served from state.db: no API call", now)
                 webhooks.job_ended(db, job_id, now)
                 ledger.record_cache_hit(db, spec.type, job_id,
                                         int((spec.result or {}).get("saved_credits", 0)))
             else:
-                add_event(db, job_id, str(status), "created", now)
+                events.append((job_id, now, str(status), "created"))
             out.append((job_id, True))
+        # in bulk: one round trip each on PostgreSQL, not one per job
+        db.executemany("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", tags)
+        db.executemany("INSERT INTO job_events (job_id, at, kind, message) VALUES (?, ?, ?, ?)",
+                       events)
     jobs = {j.id: j for j in get_many(db, [i for i, _ in out])}
     return [(jobs[i], created) for i, created in out]
 
@@ -233,8 +241,10 @@ def create(db: Database, specs: Iterable[NewJob],
 def mark_enqueued(db: Database, ids: Sequence[int], now: float | None = None) -> None:
     now = time.time() if now is None else now
     with db.atomic():
-        for job_id in ids:
-            db.execute("UPDATE jobs SET enqueued_at = ? WHERE id = ?", (now, job_id))
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            db.execute(f"UPDATE jobs SET enqueued_at = ? WHERE id IN ({marks})", (now, *chunk))
 
 
 def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None:

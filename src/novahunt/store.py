@@ -153,6 +153,17 @@ def record_collection(db: Database, c: Collection) -> None:
     )
 
 
+def collected_since(db: Database, domains: Sequence[str], since: float) -> set[str]:
+    """Which of `domains` have a collection finished since `since` (of any filters)."""
+    found: set[str] = set()
+    for start in range(0, len(domains), 500):
+        chunk = list(domains[start:start + 500])
+        found.update(r[0] for r in db.query(
+            f"SELECT DISTINCT domain FROM collections WHERE finished_at >= ? AND domain IN"
+            f" ({','.join('?' * len(chunk))})", (since, *chunk)))
+    return found
+
+
 def fresh_collection(db: Database, domain: str, filters: str, max_results: int,
                      since: float) -> Collection | None:
     """The newest collection since `since` that covers what is asked now."""

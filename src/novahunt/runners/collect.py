@@ -68,6 +68,9 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
     """One job per domain; a domain with a fresh collection in state.db gets a job that
     is completed at once with zero API calls (unless refresh)."""
     specs = []
+    since = time.time() - settings.freshness
+    # one query for the whole list: most domains of a big file were never collected
+    collected = set() if refresh else store.collected_since(db, domains, since)
     for domain in domains:
         params: dict[str, Any] = {
             "domain": domain, "max_results": max_results, "type": type,
@@ -80,7 +83,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
-            result=cached_result(db, params, time.time() - settings.freshness),
+            result=cached_result(db, params, since) if domain in collected else None,
         ))
     if any(spec.result is None for spec in specs):
         settings.require_key()  # refuse now rather than queue jobs that cannot run
