@@ -127,6 +127,9 @@ def _line(exc: BaseException) -> str:
 
 
 def check_integrity(database: Database) -> Check:
+    if database.dialect != "sqlite":
+        # PostgreSQL guards its own pages; the check here is that it answers (above)
+        return Check("integrity", Level.OK, f"{database.shown} answers")
     problems = telemetry.integrity_problems(database)
     if not problems:
         return Check("integrity", Level.OK, "state.db passes PRAGMA integrity_check")
