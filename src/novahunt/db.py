@@ -15,7 +15,8 @@ move the checkpoint" is one `with db.atomic():` whichever function opened it.
 SQLite runs one writer at a time (`BEGIN IMMEDIATE`), PostgreSQL many. A unit of work
 that reads and then writes what it read names a lock, `db.atomic(lock="rate:x")`: a
 no-op on SQLite, a transaction-scoped advisory lock on PostgreSQL. Single rows are
-locked with `SELECT ... {db.for_update}`.
+locked with `SELECT ... {db.for_update}` (or `{db.skip_locked}` to take the next row
+another worker is not already taking).
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ class Database:
     dialect = ""
     # appended to a SELECT that reads rows the transaction is about to change
     for_update = ""
+    # ... and that takes any one of several candidates: others skip the rows it locked
+    skip_locked = ""
     location = ""  # a path or a URL (with the password), for `connect()` elsewhere
     shown = ""     # what a person may see: the path, or the URL without its password
 

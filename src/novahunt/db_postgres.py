@@ -185,6 +185,7 @@ atexit.register(close_pools)
 class PostgresDatabase(Database):
     dialect = "postgresql"
     for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str) -> None:
         super().__init__()

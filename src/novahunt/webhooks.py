@@ -261,7 +261,7 @@ def claim(db: Database, now: float | None = None) -> Delivery | None:
         row = db.one(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = ?"
             f" WHERE id = (SELECT id FROM webhook_deliveries WHERE {due}"
-            f" ORDER BY next_at LIMIT 1) AND {due} RETURNING *",
+            f" ORDER BY next_at LIMIT 1{db.skip_locked}) AND {due} RETURNING *",
             (now + CLAIM_LEASE, now, now))
     return None if row is None else _delivery(row)
 
