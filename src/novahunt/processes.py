@@ -2,6 +2,10 @@
 pid and the kernel's start time of that pid must both match (a reused pid is another
 process). A worker on another host is alive while its heartbeat is fresh.
 
+A host is what `hostname()` says: `NOVAHUNT_HOSTNAME`, else the machine's host name.
+Containers that share a host name (and tests that play several hosts on one machine)
+set it, so that no worker judges another host's pid by its own process table.
+
 Kept apart from worker.py so that `stats`, `doctor` and `--follow` can ask without
 loading huey."""
 
@@ -15,6 +19,13 @@ from pathlib import Path
 from novahunt import store
 from novahunt.config import Settings
 from novahunt.db import Database
+
+HOSTNAME_VARIABLE = "NOVAHUNT_HOSTNAME"
+
+
+def hostname() -> str:
+    """The name this machine goes by among workers sharing one database."""
+    return os.environ.get(HOSTNAME_VARIABLE, "").strip() or socket.gethostname()
 
 
 def process_start_time(pid: int) -> str | None:
@@ -46,7 +57,7 @@ def pid_alive(pid: int, started: str | None) -> bool:
 
 def live_workers(db: Database, settings: Settings) -> list[store.WorkerRow]:
     """Workers with a fresh heartbeat (and, on this host, a live process)."""
-    host = socket.gethostname()
+    host = hostname()
     return [
         w for w in store.live_workers(db, time.time() - settings.lease)
         if w.hostname != host or pid_alive(w.pid, w.pid_started)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -32,7 +31,7 @@ from novahunt import account, dispatch, jobs, queue, runners, store, tasks, webh
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import NovahuntError
-from novahunt.processes import pid_alive, process_start_time
+from novahunt.processes import hostname, pid_alive, process_start_time
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,7 @@ class WorkerRuntime:
         self.db = db
         self.settings = settings
         self.concurrency = concurrency
-        self.hostname = socket.gethostname()
+        self.hostname = hostname()
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stop_jobs = threading.Event()   # runners hand their job back at the next step
         self.huey = queue.open_queue()
