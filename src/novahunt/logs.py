@@ -15,9 +15,17 @@ import logging.handlers
 import sys
 
 from novahunt import paths
+from novahunt.timeparse import user_time
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _configured: list[logging.Handler] = []
+
+
+def _formatter(fmt: str) -> logging.Formatter:
+    formatter = logging.Formatter(fmt)
+    # the process runs in UTC (timeparse.run_in_utc); a person reads their own clock
+    formatter.converter = user_time
+    return formatter
 
 
 def setup(stderr_level: int) -> None:
@@ -28,7 +36,7 @@ def setup(stderr_level: int) -> None:
     root.setLevel(logging.INFO)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    console.setFormatter(_formatter("%(asctime)s %(levelname)s %(message)s"))
     _configured.append(console)
     try:
         folder = paths.ensure_home() / "logs"
@@ -36,7 +44,7 @@ def setup(stderr_level: int) -> None:
         to_file = logging.handlers.RotatingFileHandler(
             folder / "novahunt.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         to_file.setLevel(logging.INFO)
-        to_file.setFormatter(logging.Formatter(FORMAT))
+        to_file.setFormatter(_formatter(FORMAT))
         _configured.append(to_file)
     except OSError:
         pass  # an unwritable home is reported by the command that needs it

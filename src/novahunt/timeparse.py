@@ -3,10 +3,18 @@
 Internally every datetime is *aware* and in UTC. The boundaries are:
 
 * user input (`parse_duration`, `parse_when`): strict, with a one-line `BadInput` naming the text
-  and the accepted forms. A naive date/time a user types is read in the machine's LOCAL time zone,
-  because that is what someone typing ``--at 09:00`` on their laptop means; it is converted to UTC
-  straight away. Conversion goes through ``datetime.astimezone``, which consults the C library's
-  local zone, so it follows ``TZ`` (after ``time.tzset()``) and DST rules for that date.
+  and the accepted forms. A naive date/time a user types is read in the USER'S time zone, because
+  that is what someone typing ``--at 09:00`` on their laptop means; it is converted to UTC
+  straight away, with the DST rules of that date.
+
+The user's zone and the process's zone differ on purpose. huey writes naive UTC times and
+reads them back as local time, so processes on different hosts (or with different ``TZ``)
+agree only if every novahunt process runs in UTC: `run_in_utc` switches the process to UTC at
+start, after noting the zone the user was in (``TZ``, else ``/etc/localtime``) in
+``NOVAHUNT_USER_TZ``, which child processes inherit. `user_zone` reads it back. A process
+that was never switched (a library caller, the tests' in-process CLI) has no
+``NOVAHUNT_USER_TZ`` and keeps using the C library's local zone, which follows ``TZ`` after
+``time.tzset()``.
 * storage (`to_iso`, `from_iso`): ISO 8601 with an explicit ``+00:00`` offset at one-second
   precision, so stored strings sort lexically in time order and never depend on the zone of the
   machine that wrote them. Sub-second precision is dropped on purpose.
@@ -19,12 +27,19 @@ month/year units: those are ambiguous in length, and a scheduler should not gues
 
 from __future__ import annotations
 
+import functools
+import os
 import re
-from datetime import UTC, date, datetime, time, timedelta
+import struct
+import time as clock
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from novahunt.errors import BadInput
 
-__all__ = ["from_iso", "humanize_ago", "parse_duration", "parse_when", "to_iso", "utcnow"]
+__all__ = ["from_iso", "humanize_ago", "parse_duration", "parse_when", "run_in_utc", "to_iso",
+           "user_zone", "utcnow"]
+
+USER_TZ_VARIABLE = "NOVAHUNT_USER_TZ"
 
 _MAX_SHOWN = 60
 
@@ -105,18 +120,98 @@ def parse_when(text: str, *, now: datetime | None = None) -> datetime:
             return _next_local_occurrence(time(hour, minute, second), reference)
         # fromisoformat wants an upper-case "T"/"Z"; nothing else in ISO 8601 has a case.
         parsed = datetime.fromisoformat(spec.upper())
-        # On a naive value astimezone() assumes local time, which is exactly the rule we want.
-        return parsed.astimezone(UTC)
+        return _as_local(parsed).astimezone(UTC)
     except (ValueError, OverflowError, OSError):
         raise BadInput(f"{shown} is not a date/time: {_WHEN_FORMS}") from None
 
 
 def _next_local_occurrence(at: time, reference: datetime) -> datetime:
-    local_day: date = reference.astimezone().date()
-    candidate = datetime.combine(local_day, at).astimezone(UTC)
+    local_day: date = reference.astimezone(user_zone()).date()
+    candidate = _as_local(datetime.combine(local_day, at)).astimezone(UTC)
     if candidate < reference:
-        candidate = datetime.combine(local_day + timedelta(days=1), at).astimezone(UTC)
+        candidate = _as_local(datetime.combine(local_day + timedelta(days=1), at)).astimezone(UTC)
     return candidate
+
+
+def _as_local(dt: datetime) -> datetime:
+    """A naive `dt` as the user's local time; an aware one unchanged."""
+    if dt.tzinfo is not None:
+        return dt
+    zone = user_zone()
+    # astimezone() on a naive value assumes the C library's local zone
+    return dt.astimezone() if zone is None else dt.replace(tzinfo=zone)
+
+
+def run_in_utc() -> None:
+    """Run this process in UTC, keeping the user's zone for what they type and read.
+
+    Call it first thing in an entry point. A process started by another novahunt process
+    inherits NOVAHUNT_USER_TZ, and with it the zone of the person who started the first.
+    """
+    if not os.environ.get(USER_TZ_VARIABLE, "").strip():
+        os.environ[USER_TZ_VARIABLE] = _zone_in_use()
+    os.environ["TZ"] = "UTC"
+    if hasattr(clock, "tzset"):  # POSIX only
+        clock.tzset()
+
+
+def user_zone() -> tzinfo | None:
+    """The zone the user's naive times are in; None means the process's own local zone
+    (the process was not switched to UTC by `run_in_utc`)."""
+    spec = os.environ.get(USER_TZ_VARIABLE, "").strip()
+    return _zone(spec) if spec else None
+
+
+def user_time(seconds: float | None = None) -> clock.struct_time:
+    """`time.localtime` in the user's zone (a `logging.Formatter.converter`)."""
+    zone = user_zone()
+    if zone is None:
+        return clock.localtime(seconds)
+    now = clock.time() if seconds is None else seconds
+    return datetime.fromtimestamp(now, zone).timetuple()
+
+
+def _zone_in_use() -> str:
+    """The C library's local zone, spelled as TZ would spell it."""
+    spec = os.environ.get("TZ")
+    if spec is not None:
+        return spec.strip() or "UTC"  # an empty TZ is UTC to the C library
+    target = os.path.realpath("/etc/localtime")
+    if "/zoneinfo/" in target:  # a link into the zone database: keep the name
+        return target.split("/zoneinfo/", 1)[1]
+    return ":/etc/localtime" if os.path.exists("/etc/localtime") else "UTC"
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(spec: str) -> tzinfo:
+    """A TZ value as a tzinfo: a zone name (`Europe/Berlin`, `:Europe/Berlin`), a zone
+    file (`:/etc/localtime`) or a POSIX rule (`CET-1CEST,M3.5.0,M10.5.0/3`)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = spec[1:] if spec.startswith(":") else spec
+    try:
+        if name.startswith("/"):
+            with open(name, "rb") as fh:
+                return ZoneInfo.from_file(fh, key=name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    try:
+        return _posix_rule(spec)
+    except ValueError:
+        return UTC  # the C library reads a TZ it cannot make sense of as UTC
+
+
+def _posix_rule(rule: str) -> tzinfo:
+    """A POSIX TZ rule through zoneinfo: a zone file with no transitions, only the rule
+    as its footer, which zoneinfo applies to every date."""
+    from io import BytesIO
+    from zoneinfo import ZoneInfo
+
+    counts = struct.pack(">6l", 0, 0, 0, 0, 1, 4)  # one local time type, "UTC\0"
+    block = b"TZif2" + bytes(15) + counts + struct.pack(">lBB", 0, 0, 0) + b"UTC\0"
+    return ZoneInfo.from_file(BytesIO(block + block + b"\n" + rule.encode() + b"\n"),
+                              key=rule)
 
 
 def utcnow() -> datetime:
@@ -126,7 +221,7 @@ def utcnow() -> datetime:
 
 def to_iso(dt: datetime) -> str:
     """Storage form: ``2026-12-01T09:00:00+00:00``. A naive `dt` is taken as local time."""
-    return dt.astimezone(UTC).isoformat(timespec="seconds")
+    return _as_local(dt).astimezone(UTC).isoformat(timespec="seconds")
 
 
 def from_iso(s: str) -> datetime:
