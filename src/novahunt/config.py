@@ -10,6 +10,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from novahunt import paths
 from novahunt.errors import BadInput, ConfigError
@@ -17,6 +18,7 @@ from novahunt.limiter import HUNTER_LIMITS, Window, parse_limit
 from novahunt.timeparse import parse_duration
 
 DEFAULT_HUNTER_URL = "https://api.hunter.io/v2"
+QUEUE_URL_VARIABLE = "NOVAHUNT_QUEUE_URL"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,36 @@ def read_toml() -> dict[str, Any]:
     return {_TOML_ALIASES.get(k, k): v for k, v in flat.items()}
 
 
+def queue_url() -> str | None:
+    """`NOVAHUNT_QUEUE_URL` (Redis) if set, else None (queue.db under the home).
+
+    Checked here, before anything is queued, so a typo fails every command the same way;
+    the message shows the URL with its password replaced by `***`.
+    """
+    url = os.environ.get(QUEUE_URL_VARIABLE, "").strip()
+    if not url:
+        return None
+    from novahunt.urls import redact
+
+    form = "use redis://[[user]:password@]host[:port][/db] or rediss://..."
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number raises ValueError
+    except ValueError:
+        raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)} is not a URL: {form}") from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)} is not a redis:// or "
+                          f"rediss:// URL: {form}")
+    if not parts.hostname:
+        raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)} names no host: {form}")
+    if not parts.path.strip("/").isdigit() and parts.path.strip("/"):
+        raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)}: the database after the "
+                          f"host must be a number: {form}")
+    return url
+
+
 def load() -> Settings:
+    queue_url()  # a bad queue URL stops every command before it queues anything
     toml = read_toml()
     values: dict[str, Any] = {}
     for name, (env, kind) in _SOURCES.items():

@@ -21,8 +21,9 @@ def send(db: Database, to_send: Sequence[Job]) -> None:
     from novahunt import queue  # huey loads when a message is sent, not for reading
 
     huey = queue.open_queue()
-    for job in queued:
-        tasks.send(huey, job.id, job.priority)
+    with queue.reachable():  # Redis down: the rows wait, a worker's sweeper sends them
+        for job in queued:
+            tasks.send(huey, job.id, job.priority)
     jobs.mark_enqueued(db, [j.id for j in queued])
 
 

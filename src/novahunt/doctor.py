@@ -5,14 +5,15 @@ a one-line message. The checks go on past a failure, so one run shows everything
 check whose input is missing (no key, no database) says so instead of guessing.
 Failures that the user fixes in their configuration (a bad config.toml, a missing or
 refused API key) are marked `config`, so the CLI can exit 3 when they are all there is.
-The API key is never part of a message: at most its first 3 and last 4 characters.
+The API key is never part of a message: at most its first 3 and last 4 characters. Nor
+is a password in NOVAHUNT_DATABASE_URL or NOVAHUNT_QUEUE_URL: the URLs are shown with
+`***` in its place, and every message is scrubbed of them in case a driver echoed one.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,8 +22,15 @@ from pathlib import Path
 from novahunt import account, config, db, migrations, paths, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
-from novahunt.errors import AuthError, ConfigError, ProviderError
+from novahunt.errors import (
+    AuthError,
+    ConfigError,
+    DatabaseUnavailable,
+    ProviderError,
+    QueueUnavailable,
+)
 from novahunt.processes import live_workers
+from novahunt.urls import redact, scrub
 
 DISK_WARN = 1024 ** 3          # under 1 GB free: warn
 DISK_FAIL = 100 * 1024 ** 2    # under 100 MB free: SQLite writes will soon fail
@@ -74,6 +82,27 @@ def _file(name: str, path: Path) -> Check:
     if path.exists():
         return Check(name, Level.OK, f"{path} ({_size(path.stat().st_size)})")
     return Check(name, Level.OK, f"{path} (not created yet)")
+
+
+def check_queue() -> Check:
+    """queue.db's file, or the Redis server: does it answer, and how much waits in it."""
+    try:
+        url = config.queue_url()
+    except ConfigError as exc:
+        return Check("queue", Level.FAIL, _line(exc), config=True)
+    if url is None:
+        return _file("queue.db", paths.queue_db())
+    from novahunt import queue  # huey and the Redis client: only for a Redis queue
+
+    try:
+        with queue.reachable():
+            huey = queue.open_queue()
+            waiting, scheduled = huey.pending_count(), huey.scheduled_count()
+    except QueueUnavailable as exc:
+        return Check("queue", Level.FAIL, _line(exc))
+    later = f", {scheduled} scheduled" if scheduled else ""
+    return Check("queue", Level.OK, f"{redact(url)} answers: {waiting} message(s) "
+                                    f"waiting{later}")
 
 
 def disk_level(free: int) -> Level:
@@ -188,8 +217,12 @@ def run() -> list[Check]:
     home = paths.home()
     checks.append(Check("home", Level.OK,
                         f"{home}{'' if home.exists() else ' (not created yet)'}"))
-    checks.append(_file("state.db", paths.state_db()))
-    checks.append(_file("queue.db", paths.queue_db()))
+    database_url = os.environ.get(db.URL_VARIABLE, "").strip()
+    if database_url:
+        checks.append(Check("database", Level.OK, redact(database_url)))
+    else:
+        checks.append(_file("state.db", paths.state_db()))
+    checks.append(check_queue())
 
     settings: Settings | None = None
     where = paths.config_file()
@@ -201,18 +234,20 @@ def run() -> list[Check]:
         checks.append(Check("config", Level.FAIL, _line(exc), config=True))
 
     database: Database | None = None
-    open_error = ""
+    open_error, open_config = "", False
     try:
         database = db.open_state()   # created and migrated if missing, as any command does
         telemetry.ping(database)
-    except (sqlite3.Error, OSError) as exc:
+    except (*db.DB_ERRORS, OSError, DatabaseUnavailable, ConfigError) as exc:
         open_error = _line(exc)
+        open_config = isinstance(exc, ConfigError)   # a bad NOVAHUNT_DATABASE_URL
         database = None
 
     checks.append(check_key(database, settings))
     if database is None:
-        checks.append(Check("integrity", Level.FAIL,
-                            f"cannot open state.db: {open_error}"))
+        shown = redact(database_url) if database_url else "state.db"
+        message = open_error if shown in open_error else f"cannot open {shown}: {open_error}"
+        checks.append(Check("integrity", Level.FAIL, message, config=open_config))
     else:
         try:
             checks.append(check_integrity(database))
@@ -220,9 +255,19 @@ def run() -> list[Check]:
             workers, live = check_workers(database, settings or Settings())
             checks.append(workers)
             checks.append(check_stuck(database, live, time.time()))
-        except sqlite3.Error as exc:
-            checks.append(Check("integrity", Level.FAIL, f"state.db: {_line(exc)}"))
+        except (*db.DB_ERRORS, DatabaseUnavailable) as exc:
+            checks.append(Check("integrity", Level.FAIL, f"{database.shown}: {_line(exc)}"))
         finally:
             database.close()
     checks.append(check_disk(home))
-    return checks
+    return [_scrubbed(c) for c in checks]
+
+
+def _scrubbed(check: Check) -> Check:
+    """The check without a password from either URL, whatever raised its message."""
+    message = check.message
+    for variable in (db.URL_VARIABLE, config.QUEUE_URL_VARIABLE):
+        url = os.environ.get(variable, "").strip()
+        if url:
+            message = scrub(message, url)
+    return Check(check.check, check.status, message, check.config)

@@ -5,6 +5,7 @@
     ├── ConfigError               exit 3   missing key, bad config.toml
     ├── JobNotFound               exit 2   `jobs show ID` for an unknown ID
     ├── DatabaseUnavailable       exit 4   NOVAHUNT_DATABASE_URL does not answer
+    ├── QueueUnavailable          exit 4   NOVAHUNT_QUEUE_URL does not answer
     └── ProviderError                      anything a provider answered or failed to answer
         ├── RetryableError                 worth asking again later
         │   ├── RateLimited                429/403 throttling; carries Retry-After
@@ -48,6 +49,13 @@ class JobNotFound(NovahuntError):
 
 class DatabaseUnavailable(NovahuntError):
     """The shared state database cannot be reached (its URL is shown redacted)."""
+
+    exit_code = 4
+
+
+class QueueUnavailable(NovahuntError):
+    """The shared queue (Redis) cannot be reached (its URL is shown redacted). A job
+    created before is not lost: it waits in the database until a worker re-sends it."""
 
     exit_code = 4
 

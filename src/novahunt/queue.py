@@ -1,24 +1,46 @@
-"""queue.db: huey's SqliteHuey, for delivery only.
+"""The queue, for delivery only: huey's SqliteHuey in queue.db, or Redis.
 
-A message says "run job N" and nothing else; state.db decides whether it still should.
-Building SqliteHuey runs its DDL under an exclusive lock, so ordinary commands pass
-`create_tables=False` once the file exists. The queue runs `synchronous=NORMAL`: WAL
-keeps that safe against process crashes, and a message lost to a power cut is
-re-sent by the sweeper from state.db.
+A message says "run job N" and nothing else; the state database decides whether it
+still should. Both backends hand a message out once and forget it, so the job row, its
+lease and the worker's sweeper carry the promises, whichever delivers.
+
+- SQLite (the default): queue.db under the home folder. Building SqliteHuey runs its
+  DDL under an exclusive lock, so ordinary commands pass `create_tables=False` once the
+  file exists. The queue runs `synchronous=NORMAL`: WAL keeps that safe against process
+  crashes, and a message lost to a power cut is re-sent by the sweeper.
+- Redis, when `NOVAHUNT_QUEUE_URL` names one: huey's PriorityRedisHuey (plain RedisHuey
+  refuses priorities), shared by workers on several hosts. A sorted set scored by
+  minus the priority, so the highest huey priority is popped first, as on SQLite. An
+  idle worker thread blocks on BZPOPMIN for up to `READ_TIMEOUT` instead of polling:
+  a message starts the moment it arrives.
+
+Both record huey's times as naive UTC (`utc=True`); see `timeparse.run_in_utc`.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from huey import SqliteHuey
-from huey.storage import SqliteStorage
+from huey import PriorityRedisHuey, SqliteHuey
+from huey.storage import PriorityRedisStorage, SqliteStorage
 
-from novahunt import paths
+from novahunt import config, paths
+from novahunt.errors import QueueUnavailable
+from novahunt.urls import redact
 
 NAME = "novahunt"
+# How long an idle worker thread blocks on Redis before asking again: a stopping worker
+# waits up to this long for its threads. Whole seconds: Redis before 6.0 refuses a
+# fractional BZPOPMIN timeout.
+READ_TIMEOUT = 1
+# Without these a host that drops packets would hang a command or a worker thread for
+# minutes; URL options (`?socket_timeout=...`) override them.
+REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 5.0, "socket_timeout": 10.0,
+                                 "socket_keepalive": True, "health_check_interval": 30}
 
 
 class _QueueStorage(SqliteStorage):  # type: ignore[misc]
@@ -32,22 +54,81 @@ class QueueHuey(SqliteHuey):  # type: ignore[misc]
     storage_class = _QueueStorage
 
 
-_cache: dict[Path, Any] = {}
+class _RedisStorage(PriorityRedisStorage):  # type: ignore[misc]
+    def take(self) -> bytes | None:
+        """The next message without blocking: PriorityRedisStorage's non-blocking
+        `dequeue`, for one-at-a-time runs that must not wait READ_TIMEOUT when idle."""
+        items = self.conn.zpopmin(self.queue_key, count=1)
+        return bytes(items[0][0][8:]) if items else None  # 8 bytes of enqueue time first
+
+
+class RedisQueueHuey(PriorityRedisHuey):  # type: ignore[misc]
+    storage_class = _RedisStorage
+
+
+_cache: dict[str, Any] = {}   # by queue.db path or by Redis URL
 
 
 def open_queue() -> Any:
-    """The huey instance for this home, with the `run_job` task registered."""
-    path = paths.queue_db()
-    huey = _cache.get(path)
+    """The huey instance for this home (or for `NOVAHUNT_QUEUE_URL`), with the `run_job`
+    task registered."""
+    url = config.queue_url()
+    key = url if url is not None else str(paths.queue_db())
+    huey = _cache.get(key)
     if huey is None:
-        paths.private_file(path)
-        huey = QueueHuey(NAME, filename=str(path), results=False, utc=True,
-                         create_tables=_missing_tables(path), timeout=60)
+        huey = _open_sqlite(paths.queue_db()) if url is None else _open_redis(url)
         from novahunt import tasks
 
         tasks.register(huey)
-        _cache[path] = huey
+        _cache[key] = huey
     return huey
+
+
+def shown() -> str:
+    """Where messages go, as a person may see it: queue.db's path, or the Redis URL
+    with its password replaced by `***`."""
+    url = config.queue_url()
+    return str(paths.queue_db()) if url is None else redact(url)
+
+
+def take(huey: Any) -> Any | None:
+    """The next message, or None at once when there is none (`huey.dequeue` would wait
+    on Redis)."""
+    storage = huey.storage
+    data = storage.take() if isinstance(storage, _RedisStorage) else storage.dequeue()
+    return None if data is None else huey.deserialize_task(data)
+
+
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Turn the Redis client's errors into QueueUnavailable (exit 4), its URL redacted."""
+    url = config.queue_url()
+    if url is None:
+        yield
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        yield
+    except RedisError as exc:
+        text = str(exc).strip().splitlines()
+        raise QueueUnavailable(f"cannot reach the queue at {redact(url)}: "
+                               f"{text[0] if text else type(exc).__name__}") from None
+
+
+def _open_sqlite(path: Path) -> Any:
+    paths.private_file(path)
+    return QueueHuey(NAME, filename=str(path), results=False, utc=True,
+                     create_tables=_missing_tables(path), timeout=60)
+
+
+def _open_redis(url: str) -> Any:
+    from redis import ConnectionPool
+
+    # no connection yet: the pool connects on the first command
+    pool = ConnectionPool.from_url(url, **REDIS_OPTIONS)
+    return RedisQueueHuey(NAME, results=False, utc=True, connection_pool=pool,
+                          read_timeout=READ_TIMEOUT)
 
 
 def _missing_tables(path: Path) -> bool:

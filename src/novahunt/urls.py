@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 
 def redact(url: str) -> str:
     """`postgresql://novahunt:s3cret@db:5432/x` -> `postgresql://novahunt:***@db:5432/x`;
     a query-string password (`?password=...`) is masked too."""
+    scheme, sep, rest = url.partition("://")
+    end = min([i for i in (rest.find(c) for c in "/?#") if i >= 0], default=len(rest))
+    if sep and "@" not in rest[:end] and ":" in rest[:end] and "@" in rest[end:]:
+        # a password with an unescaped / ? or # cuts the host part short, and urlsplit
+        # would show the rest of it as the path: hide everything up to the last @
+        user = rest[:end].partition(":")[0]
+        url = f"{scheme}://{user}:***@{rest.rpartition('@')[2]}"
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -21,3 +28,28 @@ def redact(url: str) -> str:
         f"{k}=***" if k.lower() in ("password", "pass", "passwd") else f"{k}{sep}{v}"
         for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item))
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (say, an error a driver raised) with `url`'s password replaced by `***`,
+    wherever the URL or its password appear in it."""
+    text = text.replace(url, redact(url))
+    for secret in sorted(_passwords(url), key=len, reverse=True):
+        if len(secret) >= 3:  # a shorter one would mask ordinary words
+            text = text.replace(secret, "***")
+    return text
+
+
+def _passwords(url: str) -> set[str]:
+    found: set[str] = set()
+    try:
+        parts = urlsplit(url)
+        found.add(parts.password or "")
+        found.update(v for k, _, v in (item.partition("=") for item in parts.query.split("&"))
+                     if k.lower() in ("password", "pass", "passwd"))
+    except ValueError:
+        pass
+    _, sep, rest = url.partition("://")
+    if sep and "@" in rest:  # what redact() hides when the URL is malformed
+        found.add(rest.rpartition("@")[0].partition(":")[2])
+    return found | {unquote(s) for s in found}

@@ -92,7 +92,7 @@ class WorkerRuntime:
     def run_once(self) -> bool:
         """Take one message off the queue and run it in this thread (huey's
         `execute_next` idea: deterministic tests run one job at a time)."""
-        task = self.huey.dequeue()
+        task = queue.take(self.huey)
         if task is None:
             return False
         self.huey.execute(task)

@@ -17,12 +17,13 @@ def doctor(
     json_: bool = typer.Option(False, "--json",
                                help="Print a list of {check, status, message} as JSON."),
 ) -> None:
-    """Check where state lives, the API key, state.db, workers, stuck jobs and disk space.
+    """Check where state and the queue live, the API key, state.db, workers, stuck jobs
+    and disk space.
 
     Each line is ok, warn or fail with a short reason. The API key is asked about at
     Hunter's account endpoint (free) and shown as its first 3 and last 4 characters at
-    most. Exit code: 0 when nothing fails, 3 when only the configuration or the key
-    fails, 1 otherwise.
+    most; a database or queue URL is shown with its password as ***. Exit code: 0 when
+    nothing fails, 3 when only the configuration or the key fails, 1 otherwise.
 
     Example: novahunt doctor --json
     """
