@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -40,14 +39,16 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from novahunt import db as state_db
 from novahunt import jobs, ledger, runners, store, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.db import connect as db_connect
-from novahunt.errors import BadInput
+from novahunt.errors import BadInput, DatabaseUnavailable
 from novahunt.jobs import Status
 from novahunt.processes import live_workers
 from novahunt.providers.records import PROVIDER
+from novahunt.urls import scrub
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +212,9 @@ def health(worker: Monitored, path: str | Path,
         finally:
             db.close()
         body["state_db"] = "ok"
-    except (sqlite3.Error, OSError) as exc:
+    except (*state_db.DB_ERRORS, OSError, DatabaseUnavailable) as exc:
         body["state_db"] = "error"
-        problems.append(f"state.db does not answer: {exc}")
+        problems.append(f"state.db does not answer: {scrub(str(exc), str(path))}")
     if problems:
         return 503, {"status": "unhealthy", "reason": "; ".join(problems), **body}
     return 200, {"status": "ok", **body}
@@ -245,9 +246,10 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 payload = encode(app.registry)
             except Exception as exc:  # a scrape must not take the worker down
-                log.warning("metrics scrape failed: %s", exc)
+                reason = scrub(str(exc), str(app.path))
+                log.warning("metrics scrape failed: %s", reason)
                 self._send(500, "text/plain; charset=utf-8",
-                           f"cannot read state.db: {exc}\n".encode())
+                           f"cannot read state.db: {reason}\n".encode())
                 return
             self._send(200, content_type, payload)
         elif route == "/health":

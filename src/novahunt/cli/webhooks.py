@@ -43,11 +43,12 @@ def list_(
     from rich.table import Table
 
     from novahunt import webhooks
+    from novahunt.urls import redact
 
     db, _ = state()
     found = webhooks.listing(db, status=status, limit=limit)
-    if json_:
-        print_json([webhooks.to_dict(d) for d in found])
+    if json_:  # a receiver's basic-auth password stays out of listings
+        print_json([{**webhooks.to_dict(d), "url": redact(d.url)} for d in found])
         return
     if not found:
         out.print("no webhook deliveries")
@@ -60,7 +61,7 @@ def list_(
         last = str(d.last_status or "") if d.last_error is None else d.last_error
         table.add_row(d.id[:12], str(d.job_id or ""), d.event, d.status, str(d.attempts),
                       _when(d.next_at) if d.status == "pending" else "",
-                      escape(last[:60]), escape(d.url))
+                      escape(last[:60]), escape(redact(d.url)))
     out.print(table)
 
 
@@ -75,6 +76,7 @@ def test(
     from rich.markup import escape
 
     from novahunt import webhooks
+    from novahunt.urls import redact, scrub
 
     _, settings = state()
     target = url or settings.webhook_url
@@ -85,7 +87,7 @@ def test(
     signed = "signed" if settings.webhook_secret else (
         "unsigned: set NOVAHUNT_WEBHOOK_SECRET to sign")
     if answer.ok:
-        out.print(f"HTTP {answer.status} from {escape(target)} ({signed})")
+        out.print(f"HTTP {answer.status} from {escape(redact(target))} ({signed})")
         return
-    err.print(f"failed: {escape(answer.error or '')} ({signed})")
+    err.print(f"failed: {escape(scrub(answer.error or '', target))} ({signed})")
     raise typer.Exit(1)
