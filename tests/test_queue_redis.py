@@ -300,6 +300,23 @@ def test_help_and_reading_commands_import_neither_huey_nor_redis(
         assert not {m for m in imported if m.split(".")[0] in ("redis", "huey")}, args
 
 
+def test_a_worker_on_queue_db_loads_huey_without_the_redis_and_postgresql_drivers() -> None:
+    # huey's storage module imports both whenever installed: ~250 ms for nothing here
+    code = ("import sys, novahunt.worker\n"
+            "print(sorted(m for m in ('redis', 'psycopg') if m in sys.modules))")
+    env = novahunt_env()
+    env.pop("NOVAHUNT_QUEUE_URL", None)
+    env.pop("NOVAHUNT_DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+    # ... and they stay importable for whoever needs them later
+    later = code.replace("print(", "import redis, psycopg; print(")
+    done = subprocess.run([sys.executable, "-c", later], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "['psycopg', 'redis']"
+
+
 def _acl_user_url(url: str, user: str, password: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, f"{user}:{password}@{parts.netloc.split('@')[-1]}",

@@ -19,18 +19,46 @@ Both record huey's times as naive UTC (`utc=True`); see `timeparse.run_in_utc`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from huey import PriorityRedisHuey, SqliteHuey
-from huey.storage import PriorityRedisStorage, SqliteStorage
-
 from novahunt import config, paths
 from novahunt.errors import QueueUnavailable
 from novahunt.urls import redact
+
+
+def _import_huey() -> None:
+    """Import huey without the drivers of backends this process does not use.
+
+    huey's storage module imports redis and psycopg whenever they are installed (for
+    its Redis and PostgreSQL queues): about 250 ms on every `collect` and worker start,
+    for nothing when the queue is queue.db. While huey loads, they are made to look
+    absent, then made importable again; `_open_redis` hands huey the Redis names if a
+    process turns to Redis later."""
+    lean = [name for name in ("redis", "psycopg") if name not in sys.modules]
+    if os.environ.get("NOVAHUNT_QUEUE_URL", "").strip() and "redis" in lean:
+        lean.remove("redis")
+    for name in lean:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import huey.storage  # noqa: F401
+    finally:
+        for name in lean:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+
+
+if "huey.storage" not in sys.modules:
+    _import_huey()
+
+from huey import PriorityRedisHuey, SqliteHuey  # noqa: E402
+from huey.consumer import Consumer as Consumer  # noqa: E402  (worker.py's, loaded lean)
+from huey.storage import PriorityRedisStorage, SqliteStorage  # noqa: E402
 
 NAME = "novahunt"
 # How long an idle worker thread blocks on Redis before asking again: a stopping worker
@@ -123,7 +151,15 @@ def _open_sqlite(path: Path) -> Any:
 
 
 def _open_redis(url: str) -> Any:
+    import huey.storage
+    import redis
     from redis import ConnectionPool
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    if huey.storage.Redis is None:  # loaded lean by `_import_huey`: give it the driver
+        huey.storage.ConnectionPool, huey.storage.Redis = ConnectionPool, redis.Redis
+        huey.storage.ConnectionError, huey.storage.TimeoutError = ConnectionError, TimeoutError
+        huey.storage.RedisStorage.redis_client = redis.Redis
 
     # no connection yet: the pool connects on the first command
     pool = ConnectionPool.from_url(url, **REDIS_OPTIONS)

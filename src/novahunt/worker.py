@@ -25,13 +25,12 @@ import time
 import uuid
 from collections.abc import Callable
 
-from huey.consumer import Consumer
-
 from novahunt import account, dispatch, jobs, queue, runners, store, tasks, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import NovahuntError
 from novahunt.processes import hostname, pid_alive, process_start_time
+from novahunt.queue import Consumer
 
 log = logging.getLogger(__name__)
 
