@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import backends
 from novahunt import config, db
 from novahunt.cli.main import run
 from novahunt.db import Database
@@ -31,7 +32,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NOVAHUNT_CONFIG", str(tmp_path / "config.toml"))
     for name in list(os.environ):
         if name.startswith(("HUNTER_", "NOVAHUNT_")) and name not in (
-                "NOVAHUNT_HOME", "NOVAHUNT_CONFIG"):
+                "NOVAHUNT_HOME", "NOVAHUNT_CONFIG", backends.POSTGRES, backends.REDIS):
             monkeypatch.delenv(name)
     # fast waits: tests measure behaviour, not patience
     monkeypatch.setenv("NOVAHUNT_BACKOFF_BASE", "0.05")
@@ -40,6 +41,45 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("NOVAHUNT_RATE_DOMAIN_SEARCH", "500/s")
     monkeypatch.setenv("NOVAHUNT_RATE_EMAIL_VERIFIER", "500/s")
     return path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, home: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each state backend: state.db, and PostgreSQL
+    (NOVAHUNT_DATABASE_URL, a schema of its own; processes the test starts inherit it)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    with backends.fresh_schema(backends.server_url(backends.POSTGRES)) as url:
+        monkeypatch.setenv("NOVAHUNT_DATABASE_URL", url)
+        yield "postgres"
+
+
+@pytest.fixture(params=["sqlite", "postgres+redis"])
+def stack(request: pytest.FixtureRequest, home: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each whole configuration: the embedded default (state.db and
+    queue.db), and PostgreSQL with Redis, as several machines would share them."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    redis_url = backends.empty_redis(backends.server_url(backends.REDIS))
+    with backends.fresh_schema(backends.server_url(backends.POSTGRES)) as url:
+        monkeypatch.setenv("NOVAHUNT_DATABASE_URL", url)
+        monkeypatch.setenv("NOVAHUNT_QUEUE_URL", redis_url)
+        yield request.param
+    backends.empty_redis(redis_url)
+
+
+@pytest.fixture()
+def hosts_backend(home: Path) -> Iterator[backends.Shared]:
+    """A fresh PostgreSQL schema and an empty Redis, for tests that build each
+    simulated host's environment themselves (nothing is set in this process)."""
+    redis_url = backends.empty_redis(backends.server_url(backends.REDIS))
+    with backends.fresh_schema(backends.server_url(backends.POSTGRES)) as url:
+        yield backends.Shared(url, redis_url)
+    backends.empty_redis(redis_url)
 
 
 @pytest.fixture()

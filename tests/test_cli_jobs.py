@@ -18,6 +18,9 @@ from conftest import Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
+# every test here runs on each backend (backend: state.db and PostgreSQL)
+pytestmark = pytest.mark.usefixtures("backend")
+
 CONTACT_KEYS = ["email", "first_name", "last_name", "position", "department", "seniority",
                 "type", "confidence"]
 

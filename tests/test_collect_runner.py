@@ -25,6 +25,9 @@ from novahunt.sandbox import (
 )
 from novahunt.worker import WorkerRuntime
 
+# every test here runs on each backend (backend: state.db and PostgreSQL)
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def submit(state: Database, *domains: str, **kw: object) -> list[Job]:
     settings = config.load()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from conftest import drain
 from novahunt import config, dispatch, jobs, tasks
 from novahunt.db import Database
@@ -11,6 +13,9 @@ from novahunt.jobs import Status
 from novahunt.runners import collect
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
+
+# every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
+pytestmark = pytest.mark.usefixtures("stack")
 
 
 def submit(state: Database, domain: str, **kw: object) -> int:

@@ -74,8 +74,7 @@ def redis_url() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-# TODO(issue 8): tests/conftest.py gets a shared `queue_backend` fixture with the same
-# contract; this one stands in until it lands, then goes.
+# the queue alone on each backend; conftest's `stack` switches state and queue together
 @pytest.fixture(params=["sqlite", "redis"])
 def queue_backend(request: pytest.FixtureRequest, home: object,
                   monkeypatch: pytest.MonkeyPatch) -> str:

@@ -18,6 +18,9 @@ from novahunt.limiter import Window, parse_limit
 from novahunt.sandbox import Fault, Sandbox
 from novahunt.worker import WorkerRuntime
 
+# every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
+pytestmark = pytest.mark.usefixtures("stack")
+
 
 def max_in_any_window(times: list[float], period: float) -> int:
     times = sorted(times)

@@ -8,11 +8,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from conftest import kill, run_process, spawn
 from novahunt import jobs
 from novahunt.db import Database
 from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
+
+# every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
+pytestmark = pytest.mark.usefixtures("stack")
 
 
 def queue_verify(path: Path) -> int:

@@ -15,6 +15,9 @@ from novahunt.runners import verify
 from novahunt.sandbox import SMTP_FAILURE_222, Sandbox
 from novahunt.worker import WorkerRuntime
 
+# every test here runs on each backend (backend: state.db and PostgreSQL)
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def submit(state: Database, values: list[str], **kw: object) -> Job:
     settings = config.load()

@@ -19,6 +19,9 @@ from novahunt.db import Database
 from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
 
+# every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
+pytestmark = pytest.mark.usefixtures("stack")
+
 
 def queue_domains(*domains: str) -> list[int]:
     done = run_process("collect", *domains, "--json")
