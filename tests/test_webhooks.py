@@ -407,6 +407,9 @@ def test_every_job_command_takes_webhook(
 
     code, _, err = cli("collect", "x.example", "--webhook", "not a url")
     assert code == 2 and "webhook URL" in err
+    # a refused URL is echoed without its password
+    code, _, err = cli("collect", "x.example", "--webhook", "ftp://hook:s3cr3t@h.example/")
+    assert code == 2 and "s3cr3t" not in err and "hook:***@h.example" in err
 
 
 def test_a_bad_default_url_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -108,7 +108,10 @@ def check_url(url: str) -> str:
     except ValueError:  # e.g. an unclosed [IPv6 bracket
         usable = False
     if not usable:
-        raise BadInput(f"a webhook URL must be http:// or https:// with a host, not {url!r}")
+        from novahunt.urls import redact
+
+        raise BadInput("a webhook URL must be http:// or https:// with a host, not "
+                       f"{redact(url)!r}")
     return url
 
 
