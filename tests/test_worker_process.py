@@ -163,7 +163,10 @@ def test_ctrl_c_detaches_follow_and_leaves_the_job_for_a_worker(
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
     sandbox.latency = 0.1
     sandbox.add_domain("detach.example", 300)
-    follower = spawn("collect", "detach.example", "--follow")
+    # as from a terminal: SIGINT handled even when this suite runs in the background,
+    # where a shell starts its children with SIGINT ignored
+    follower = spawn("collect", "detach.example", "--follow",
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for(lambda: state.scalar(
         "SELECT progress_current FROM jobs WHERE id = 1") not in (None, 0), 30)
     follower.send_signal(signal.SIGINT)
