@@ -15,26 +15,45 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import pytest
 
 POSTGRES = "NOVAHUNT_TEST_POSTGRES_URL"
 REDIS = "NOVAHUNT_TEST_REDIS_URL"
+SERVERS = {POSTGRES: "PostgreSQL", REDIS: "Redis"}
+START = 'eval "$(.ci/services start DIR)"'
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def missing() -> list[str]:
+    """The test server variables that are not set."""
+    return [name for name in SERVERS if not os.environ.get(name, "").strip()]
 
 
 def server_url(variable: str) -> str:
+    """The server's URL; without one the test is skipped, or failed under CI=true."""
     url = os.environ.get(variable, "").strip()
     if url:
         return url
-    hint = f'{variable} is not set: start the servers with eval "$(.ci/services start DIR)"'
-    if os.environ.get("CI", "").lower() == "true":
+    hint = f"{SERVERS[variable]} not started ({variable} is unset): {START}"
+    if in_ci():
         pytest.fail(f"CI=true but {hint}", pytrace=False)
     pytest.skip(hint)
 
 
 def with_schema(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}"
+    """URL whose connections use SCHEMA first; startup options already in it are kept."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options = [value for key, value in query if key == "options"]
+    options.append(f"-csearch_path={schema}")
+    query = [(key, value) for key, value in query if key != "options"]
+    query.append(("options", " ".join(options)))
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="")))
 
 
 @contextmanager
@@ -51,16 +70,38 @@ def fresh_schema(base: str) -> Iterator[str]:
         from novahunt import db_postgres
 
         db_postgres.close_pools()  # this process's connections to the schema
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        drop_schema(base, schema)
+
+
+def drop_schema(base: str, schema: str) -> None:
+    """DROP SCHEMA ... CASCADE, ending the sessions that still hold locks in it (a
+    process the test left behind, stuck in a transaction) instead of waiting forever."""
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        for attempt in range(3):
+            try:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+                return
+            except psycopg.errors.LockNotAvailable:
+                if attempt == 2:
+                    raise
+            conn.execute(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+                " JOIN pg_class c ON c.oid = l.relation"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND l.pid <> pg_backend_pid()", (schema,))
 
 
 def empty_redis(url: str) -> str:
     import redis
 
     client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
+    try:
+        client.flushdb()
+    finally:
+        client.close()
     return url
 
 

@@ -24,6 +24,14 @@ KEY = "sk_test_0123456789abcdef0123456789abcdef"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """CI runs every backend: a server missing there stops the run at once, with one
+    message, instead of failing each PostgreSQL and Redis test on its own."""
+    if backends.in_ci() and (names := backends.missing()):
+        pytest.exit(f"CI=true but {' and '.join(names)} unset: start the servers first "
+                    f"with {backends.START} (.ci/run does)", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own NOVAHUNT_HOME and config; nothing touches real user dirs."""
@@ -54,6 +62,20 @@ def backend(request: pytest.FixtureRequest, home: Path,
     with backends.fresh_schema(backends.server_url(backends.POSTGRES)) as url:
         monkeypatch.setenv("NOVAHUNT_DATABASE_URL", url)
         yield "postgres"
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue_backend(request: pytest.FixtureRequest, home: Path,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run the test on each queue: queue.db, and Redis (NOVAHUNT_QUEUE_URL, its database
+    emptied before and after; processes the test starts inherit it)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    url = backends.empty_redis(backends.server_url(backends.REDIS))
+    monkeypatch.setenv("NOVAHUNT_QUEUE_URL", url)
+    yield "redis"
+    backends.empty_redis(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres+redis"])
