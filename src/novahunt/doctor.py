@@ -133,7 +133,8 @@ def check_key(database: Database | None, settings: Settings | None) -> Check:
               else paths.config_file().name)
     shown = f"{mask_key(settings.api_key)} (from {source})"
     if database is None:
-        return Check("api key", Level.WARN, f"{shown}: not checked: the state database is unavailable")
+        return Check("api key", Level.WARN,
+                     f"{shown}: not checked: the state database is unavailable")
     try:
         info = account.fetch(database, settings)   # free: the account endpoint costs nothing
     except AuthError as exc:
