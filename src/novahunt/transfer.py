@@ -1,0 +1,209 @@
+"""`novahunt db migrate-to`: move a home's state.db into an empty PostgreSQL database.
+
+A team that outgrows one machine keeps its history: the jobs (ids, events, tags,
+items), the contacts and domain facts, the verification cache and the credit ledger
+move into the database every host will share. What only coordinates the processes of
+one home right now (workers, rate-limit slots and blocks, verification claims) stays
+behind: the new workers build their own.
+
+- **All or nothing.** The whole copy is one transaction on the target, so a failure
+  half-way (a refused row, a lost connection, Ctrl-C) leaves it as empty as it was.
+  The source is read inside one write transaction too: a process that starts in this
+  home meanwhile waits, and cannot change what was already copied.
+- **Streamed.** Rows go over in batches read from a SQLite cursor, so a million
+  contacts never sit in memory at once.
+- **By column name.** Each table copies the columns both sides have, as the SQLite
+  cursor names them: a migration that adds a column needs no change here.
+- **Ids kept.** Other rows, the ledger and old messages name job ids, so they are
+  copied as they are, and every identity sequence is set past them (and past the ids
+  SQLite's AUTOINCREMENT already handed out to jobs since deleted by cleanup).
+- **Queued jobs are sent again.** Their messages are in this home's queue, not the
+  new one: `enqueued_at` is cleared, which is how a worker's sweeper finds a queued
+  job that lost its message.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from novahunt import db, migrations, paths, processes
+from novahunt.config import Settings
+from novahunt.errors import BadInput, NovahuntError
+from novahunt.urls import redact, scrub
+
+# In an order that satisfies the foreign keys (job_tags, job_events, job_items -> jobs).
+COPIED = (
+    "jobs", "job_tags", "job_events", "job_items", "contacts", "domains", "collections",
+    "verifications", "api_calls", "cache_hits", "person_lookups", "webhook_deliveries",
+    "provider_pauses",
+)
+# Coordination between the live processes of one home, and the schema's own bookkeeping
+# (the target has its own): nothing in them means anything to another database.
+TRANSIENT = ("workers", "rate_slots", "rate_blocks", "verification_claims",
+             "schema_migrations")
+BATCH = 5000
+LOCK = "novahunt:migrate-to"
+
+Progress = Callable[[str, int, int], None]  # (table, rows copied so far, rows in all)
+
+
+@dataclass(frozen=True)
+class Moved:
+    target: str              # the URL without its password
+    tables: dict[str, int]   # rows copied, per table, in copy order
+    seconds: float
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def migrate_to(url: str, settings: Settings, *, progress: Progress | None = None,
+               batch: int = BATCH) -> Moved:
+    """Copy this home's state.db (whatever NOVAHUNT_DATABASE_URL says) into the empty
+    PostgreSQL database at `url`, migrated first; refuse, writing nothing, when the
+    target holds data or this home's workers are still at work."""
+    started = time.monotonic()
+    shown = redact(url)
+    if not is_postgres_url(url):
+        raise BadInput(f"{shown} is not a postgresql:// URL: migrate-to moves a home "
+                       "into PostgreSQL")
+    path = paths.state_db()
+    if not path.exists():
+        raise BadInput(f"no state.db in {paths.home()}: nothing to move")
+    source = db.SqliteDatabase(path)
+    copied: dict[str, int] = {}
+    try:
+        with source.atomic():
+            totals = _check_source(source, settings)
+            target = db.connect(url)
+            table = ""
+            try:
+                with _quiet_broken_pipelines(), target.atomic(lock=LOCK):
+                    _check_empty(target)
+                    columns = _target_columns(target)
+                    for table in COPIED:
+                        copied[table] = _copy(source.conn, target, table, columns[table],
+                                              totals[table], progress, batch)
+                    table = ""
+                    # their messages stay in this home's queue: the sweeper sends them anew
+                    target.execute("UPDATE jobs SET enqueued_at = NULL WHERE status = 'queued'")
+                    # last: setval is not undone by a rollback (a rerun sets it again)
+                    _advance_sequences(source.conn, target)
+            except db.DB_ERRORS as exc:
+                where = f" while copying {table}" if table else ""
+                raise NovahuntError(
+                    f"migrate-to failed{where}: {scrub(_first_line(exc), url)}; "
+                    f"nothing was written to {shown}") from exc
+    finally:
+        source.close()
+    return Moved(shown, copied, time.monotonic() - started)
+
+
+def _check_source(source: db.SqliteDatabase, settings: Settings) -> dict[str, int]:
+    """Refuse a home still at work or written by a newer novahunt; its row counts."""
+    known = {m.__name__ for m in migrations.MIGRATIONS}
+    if newer := sorted(migrations.applied(source) - known):
+        raise NovahuntError(f"{source.shown} was written by a newer novahunt (migration "
+                            f"{newer[-1]}): upgrade novahunt first")
+    if live := processes.live_workers(source, settings):
+        raise NovahuntError(
+            f"{len(live)} worker(s) of this home are running ({', '.join(w.id for w in live)}):"
+            " stop the workers of this home first")
+    running = int(source.scalar("SELECT COUNT(*) FROM jobs WHERE status = 'running'"))
+    if running:
+        raise NovahuntError(
+            f"{running} job(s) of this home are running: stop the workers of this home first"
+            " (the jobs of a killed worker run until a worker of this home takes them back)")
+    return {t: int(source.scalar(f"SELECT COUNT(*) FROM {t}")) for t in COPIED}
+
+
+def _check_empty(target: db.Database) -> None:
+    for table in COPIED:
+        if target.scalar(f"SELECT 1 FROM {table} LIMIT 1") is not None:
+            n = int(target.scalar(f"SELECT COUNT(*) FROM {table}"))
+            what = table if table in ("jobs", "contacts") else f"rows in {table}"
+            raise NovahuntError(
+                f"{target.shown} already holds {n} {what}: migrate-to fills an empty database")
+
+
+def _target_columns(target: db.Database) -> dict[str, set[str]]:
+    columns: dict[str, set[str]] = {t: set() for t in COPIED}
+    for row in target.query(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"):
+        if row[0] in columns:
+            columns[row[0]].add(row[1])
+    return columns
+
+
+def _copy(conn: sqlite3.Connection, target: db.Database, table: str, columns: set[str],
+          total: int, progress: Progress | None, batch: int) -> int:
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: what executemany sends as they are
+    cursor.execute(f"SELECT * FROM {table}")
+    names = [d[0] for d in cursor.description]
+    keep = [i for i, name in enumerate(names) if name in columns]
+    insert = (f"INSERT INTO {table} ({', '.join(_quote(names[i]) for i in keep)})"
+              f" VALUES ({', '.join('?' for _ in keep)})")
+    whole = len(keep) == len(names)
+    done = 0
+    if progress is not None:
+        progress(table, 0, total)
+    while rows := cursor.fetchmany(batch):
+        chunk: list[Any] = rows if whole else [tuple(r[i] for i in keep) for r in rows]
+        target.executemany(insert, chunk)
+        done += len(rows)
+        if progress is not None:
+            progress(table, done, total)
+    cursor.close()
+    return done
+
+
+def _advance_sequences(conn: sqlite3.Connection, target: db.Database) -> None:
+    """Each identity column's next value past every id copied, and for AUTOINCREMENT
+    tables past every id SQLite handed out (rows deleted since are named elsewhere)."""
+    handed_out = {name: seq for name, seq in conn.execute(
+        "SELECT name, seq FROM sqlite_sequence")}
+    for row in target.query(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND is_identity = 'YES'"):
+        table, column = row[0], row[1]
+        highest = int(target.scalar(f"SELECT COALESCE(MAX({_quote(column)}), 0) FROM {table}"))
+        highest = max(highest, int(handed_out.get(table) or 0))
+        target.execute("SELECT setval(pg_get_serial_sequence(?, ?), ?, false)",
+                       (table, column, highest + 1))
+
+
+class _BrokenPipeline(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating")
+
+
+@contextmanager
+def _quiet_broken_pipelines() -> Iterator[None]:
+    """A batch the target refuses breaks psycopg's pipeline, and psycopg then warns
+    (now and then, by timing) that it could not end it either: the refusal is the
+    error migrate-to reports, in one line, so the warning is noise."""
+    logger = logging.getLogger("psycopg")
+    quiet = _BrokenPipeline()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
