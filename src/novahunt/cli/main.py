@@ -52,6 +52,7 @@ def _root(
 def _register() -> None:
     from novahunt.cli import (
         collect,
+        db,
         demo,
         doctor,
         enrich,
@@ -77,6 +78,7 @@ def _register() -> None:
     demo.register(app)
     doctor.register(app)
     app.add_typer(webhooks.app, name="webhooks")
+    app.add_typer(db.app, name="db")
 
 
 _register()
