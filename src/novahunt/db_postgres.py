@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import logging
 import os
 import re
 import threading
@@ -97,6 +98,18 @@ class _BoolAsInt(Dumper):
 def _configure(conn: psycopg.Connection[Any]) -> None:
     conn.adapters.register_loader("numeric", _NumberLoader)
     conn.adapters.register_dumper(bool, _BoolAsInt)
+
+
+class _BrokenPipeline(logging.Filter):
+    """A batch the server refuses breaks psycopg's executemany pipeline, and psycopg
+    then warns, now and then by timing, that it could not end the pipeline either. The
+    refusal itself is raised to the caller; the warning is noise on a user's terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("error ignored terminating")
+
+
+logging.getLogger("psycopg").addFilter(_BrokenPipeline())
 
 
 @functools.lru_cache(maxsize=2048)

@@ -24,11 +24,9 @@ behind: the new workers build their own.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +83,7 @@ def migrate_to(url: str, settings: Settings, *, progress: Progress | None = None
             target = db.connect(url)
             table = ""
             try:
-                with _quiet_broken_pipelines(), target.atomic(lock=LOCK):
+                with target.atomic(lock=LOCK):
                     _check_empty(target)
                     columns = _target_columns(target)
                     for table in COPIED:
@@ -179,25 +177,6 @@ def _advance_sequences(conn: sqlite3.Connection, target: db.Database) -> None:
         highest = max(highest, int(handed_out.get(table) or 0))
         target.execute("SELECT setval(pg_get_serial_sequence(?, ?), ?, false)",
                        (table, column, highest + 1))
-
-
-class _BrokenPipeline(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("error ignored terminating")
-
-
-@contextmanager
-def _quiet_broken_pipelines() -> Iterator[None]:
-    """A batch the target refuses breaks psycopg's pipeline, and psycopg then warns
-    (now and then, by timing) that it could not end it either: the refusal is the
-    error migrate-to reports, in one line, so the warning is noise."""
-    logger = logging.getLogger("psycopg")
-    quiet = _BrokenPipeline()
-    logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        logger.removeFilter(quiet)
 
 
 def _quote(name: str) -> str:
