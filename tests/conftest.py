@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,16 @@ def run_process(*args: str, timeout: float = 60,
     return subprocess.run(
         [sys.executable, "-m", "novahunt", *args], env=env or novahunt_env(),
         capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> float:
+    """Poll until `predicate()` is true; the seconds it took. Fails after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError("condition not reached in time")
 
 
 def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:

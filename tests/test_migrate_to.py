@@ -10,7 +10,7 @@ import json
 import signal
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 import backends
-from conftest import Cli, drain, kill, spawn, store_stop
+from conftest import Cli, drain, kill, spawn, store_stop, wait_for
 from novahunt import config, db, jobs, paths, transfer, webhooks
 from novahunt.jobs import Status
 from novahunt.sandbox import UNPROCESSABLE, Sandbox
@@ -44,13 +44,6 @@ def ok(cli: Cli, *args: str) -> str:
 
 def ids_of(out: str) -> list[int]:
     return [int(job["id"]) for job in json.loads(out)]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def build_home(sandbox: Sandbox, cli: Cli, worker: WorkerRuntime) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from conftest import Cli, drain, novahunt_env, run_process, spawn
+from conftest import Cli, drain, novahunt_env, run_process, spawn, wait_for
 from novahunt import config, dispatch, jobs, processes, queue, tasks
 from novahunt.db import Database
 from novahunt.jobs import Status
@@ -112,13 +112,6 @@ def submit(state: Database, domain: str, **kw: object) -> int:
     return job.id
 
 
-def wait_for(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 # -- delivery, on both queues ----------------------------------------------------------
@@ -161,19 +154,6 @@ def test_taking_from_an_empty_queue_does_not_wait(queue_backend: str) -> None:
     started = time.monotonic()
     assert queue.take(huey) is None
     assert time.monotonic() - started < 0.2   # huey's own dequeue blocks on Redis
-
-
-def test_a_lost_message_is_sent_again_by_the_sweeper(
-        queue_backend: str, sandbox: Sandbox, state: Database,
-        inline_worker: WorkerRuntime) -> None:
-    sandbox.add_domain("lost.example", 3)
-    job_id = submit(state, "lost.example")
-    inline_worker.huey.flush()  # the message vanished (a crash between dequeue and claim)
-    assert drain(inline_worker) == 0
-    assert jobs.get(state, job_id).status is Status.QUEUED
-    inline_worker.sweep(startup=True)
-    assert drain(inline_worker) == 1
-    assert jobs.get(state, job_id).status is Status.COMPLETED
 
 
 def test_a_worker_process_starts_a_queued_job_at_once_and_stops_promptly(

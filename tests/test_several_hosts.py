@@ -12,7 +12,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import novahunt_env
+from conftest import novahunt_env, wait_for
 from novahunt import db, jobs
 from novahunt.db import Database
 from novahunt.jobs import Status
@@ -68,13 +67,6 @@ def submitted(done: subprocess.CompletedProcess[str]) -> list[int]:
     return [int(item["id"]) for item in json.loads(done.stdout)]
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def claimed_by(state: Database, job_id: int) -> list[str]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import novahunt_env, run_process, spawn
+from conftest import novahunt_env, run_process, spawn, wait_for
 from novahunt import config, jobs, processes, store, timeparse
 from novahunt.db import Database
 from novahunt.jobs import Status
@@ -30,13 +30,6 @@ from novahunt.worker import WorkerRuntime
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def wait_for(predicate: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def queued(done: subprocess.CompletedProcess[str]) -> int:

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import kill, novahunt_env, run_process, spawn
+from conftest import kill, novahunt_env, run_process, spawn, wait_for
 from novahunt import jobs
 from novahunt.db import Database
 from novahunt.jobs import Status
@@ -29,13 +29,6 @@ def queue_domains(*domains: str) -> list[int]:
     return [item["id"] for item in json.loads(done.stdout)]
 
 
-def wait_for(predicate: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def test_burst_worker_runs_everything_and_exits_0(sandbox: Sandbox, state: Database) -> None:
