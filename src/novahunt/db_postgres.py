@@ -253,9 +253,11 @@ class PostgresDatabase(Database):
             raise DatabaseUnavailable(f"cannot reach {self.shown}: {exc}") from None
 
     def _checkin(self, conn: Any) -> None:
-        pool = _shared[self.location].pool
-        if pool is not None:
-            pool.putconn(conn)
+        entry = _shared.get(self.location)
+        if entry is not None and entry.pool is not None and entry.pid == os.getpid():
+            entry.pool.putconn(conn)
+        else:  # its pool was closed meanwhile (at exit, or between tests)
+            conn.close()
 
     # -- the Database interface -------------------------------------------------------
 
