@@ -26,7 +26,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,11 +117,29 @@ class Database:
     # -- for everyone --------------------------------------------------------------------
 
     @contextmanager
-    def atomic(self, lock: str | None = None) -> Iterator[Any]:
+    def atomic(self, lock: str | None = None, *, savepoint: bool = True) -> Iterator[Any]:
+        """A transaction, or inside one a savepoint. `savepoint=False` joins the
+        enclosing transaction instead (two statements saved): for a block whose failure
+        fails the whole unit of work anyway. An exception leaving such a block dooms
+        the transaction: it rolls back even if the exception is caught, unless an
+        enclosing savepoint rolls back past it."""
+        depth: int = getattr(self._local, "depth", 0)
+        if depth and not savepoint:
+            if lock is not None:
+                self._lock(lock)
+            self._local.depth = depth + 1
+            try:
+                yield self.conn
+            except BaseException:
+                doomed: int | None = getattr(self._local, "doomed", None)
+                self._local.doomed = depth if doomed is None else min(doomed, depth)
+                raise
+            finally:
+                self._local.depth = depth
+            return
         took = self._hold()
         try:
             conn = self.conn
-            depth: int = getattr(self._local, "depth", 0)
             name = f"sp{depth}"
             if depth == 0:
                 self._begin(lock)
@@ -133,19 +151,63 @@ class Database:
             try:
                 yield conn
             except BaseException:
-                if depth == 0:
-                    conn.execute("ROLLBACK")
-                else:
-                    conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                self._rollback(conn, depth, name)
                 raise
             else:
-                conn.execute("COMMIT" if depth == 0 else f"RELEASE SAVEPOINT {name}")
+                if depth > 0:
+                    conn.execute(f"RELEASE SAVEPOINT {name}")
+                elif getattr(self._local, "doomed", None) is not None:
+                    self._rollback(conn, 0, name)
+                    raise RuntimeError("a block inside this transaction failed without a"
+                                       " savepoint: the transaction was rolled back")
+                else:
+                    try:
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        self._undo(0)
+                        raise
+                    self._local.undo = []
             finally:
                 self._local.depth = depth
         finally:
             if took:
                 self._unhold()
+
+    def _rollback(self, conn: Any, depth: int, name: str) -> None:
+        """Undo the block opened at `depth` (the transaction when 0)."""
+        try:
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+        finally:
+            doomed: int | None = getattr(self._local, "doomed", None)
+            if doomed is not None and doomed > depth:  # what failed is undone too
+                self._local.doomed = None
+            self._undo(depth)
+
+    def on_rollback(self, fn: Callable[[], None]) -> None:
+        """Run `fn` if the enclosing `atomic()` block rolls back (or its transaction
+        does): for what a unit of work keeps outside the database, such as rows it
+        wrote from a list it emptied. Only inside `atomic()`."""
+        depth: int = getattr(self._local, "depth", 0)
+        if depth == 0:
+            raise RuntimeError("on_rollback() outside atomic()")
+        undo: list[tuple[int, Callable[[], None]]] = getattr(self._local, "undo", [])
+        undo.append((depth, fn))
+        self._local.undo = undo
+
+    def _undo(self, depth: int) -> None:
+        # the block opened at `depth` rolled back: what was registered inside it is undone,
+        # newest first; a released savepoint's hooks stay with the enclosing block
+        undo: list[tuple[int, Callable[[], None]]] = getattr(self._local, "undo", [])
+        keep = [(d, fn) for d, fn in undo if d <= depth]
+        self._local.undo = keep
+        for d, fn in reversed(undo):
+            if d > depth:
+                fn()
+
 
     def _hold(self) -> bool:
         """Bind a connection to this thread for a transaction; True if it took one."""

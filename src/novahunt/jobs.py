@@ -254,13 +254,15 @@ def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None
         row = db.one(
             "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1,"
             " lease_until = ?, heartbeat_at = ?, started_at = COALESCE(started_at, ?),"
-            " updated_at = ? WHERE id = ? AND status = 'queued' RETURNING *",
+            " updated_at = ? WHERE id = ? AND status = 'queued' RETURNING *,"
+            # most jobs have no tags: look them up only when there are some
+            " EXISTS (SELECT 1 FROM job_tags WHERE job_id = jobs.id) AS tagged",
             (worker_id, now + lease, now, now, now, job_id),
         )
         if row is None:
             return None
         add_event(db, job_id, "running", f"claimed by worker {worker_id}", now)
-    return _job(row, _tags_of(db, [job_id])[job_id])
+    return _job(row, _tags_of(db, [job_id])[job_id] if row["tagged"] else [])
 
 
 def save_step(
@@ -296,12 +298,13 @@ def finish(
     run_at: float | None = None, count_error: bool = False, message: str = "",
     waiting_for: str | None = None,
     progress: tuple[int, int | None, str, str | None] | None = None,
-    tags: list[str] | None = None,
+    tags: list[str] | None = None, checkpoint: dict[str, Any] | None = None,
 ) -> Job | None:
     """End a run of a job this worker owns: a final status, `retrying` (with run_at),
     or `queued` (handed back). Returns the job as it ended (with `tags` if given, else
     read), or None if the worker lost the job meanwhile. `progress` is the run's last
-    progress, which throttled step commits may not have written."""
+    progress, which throttled step commits may not have written; `checkpoint`, the last
+    step's, when the run ends in that step's transaction."""
     now = time.time()
     final = status in FINAL
     if final or waiting_for is not None:
@@ -317,7 +320,11 @@ def finish(
     if progress is not None:
         sets += ["progress_current = ?", "progress_total = ?", "progress_message = ?"]
         params += [progress[0], progress[1], progress[3]]
-    with db.atomic():
+    if checkpoint is not None:
+        sets.append("checkpoint = ?")
+        params.append(_dumps(checkpoint))
+    # inside a step's transaction, a failure here fails the step: no savepoint needed
+    with db.atomic(savepoint=False):
         row = db.one(
             f"UPDATE jobs SET {', '.join(sets)}"
             " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING *",

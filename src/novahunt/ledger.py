@@ -1,26 +1,40 @@
 """The API-call ledger and the cache-hit log: what the work cost and what it saved.
 
-Every provider request is a row (endpoint, HTTP status, job, time, credits billed),
-written as it happens and outside the job's step transaction, so a request whose step
-later rolls back is still on the bill. `summary` reads both for `novahunt stats`.
+Every provider request is a row (endpoint, HTTP status, job, time, credits billed). A
+job's requests are written with the step they belong to, in its transaction: a page
+and the call that paid for it commit together. A request whose step never commits
+(the answer was an error, the step rolled back) is written by the job's next
+transaction or, at the latest, when its run ends, so it is still on the bill. Only a
+process killed between an answer and that commit loses the row, as it loses the page.
+`summary` reads both for `novahunt stats`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from novahunt.db import Database
 from novahunt.providers.records import CallRecord
 
+_INSERT_CALL = (
+    "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id, duration_ms,"
+    " detail, credits, credit_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
 
 def record_call(db: Database, call: CallRecord, job_id: int | None) -> None:
+    """Write one request at once, in its own transaction."""
     with db.atomic():
-        db.execute(
-            "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id,"
-            " duration_ms, detail, credits, credit_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (time.time(), call.provider, call.endpoint, call.status, call.error_id, job_id,
-             call.duration_ms, call.detail, call.credits, call.credit_kind))
+        record_calls(db, [(time.time(), call)], job_id)
+
+
+def record_calls(db: Database, calls: Sequence[tuple[float, CallRecord]],
+                 job_id: int | None) -> None:
+    """Write requests made at the given times; inside the caller's transaction."""
+    db.executemany(_INSERT_CALL, [
+        (at, c.provider, c.endpoint, c.status, c.error_id, job_id, c.duration_ms, c.detail,
+         c.credits, c.credit_kind) for at, c in calls])
 
 
 def usage_of_job(db: Database, job_id: int) -> dict[str, int]:

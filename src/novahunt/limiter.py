@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from novahunt.db import Database
 from novahunt.errors import ConfigError
@@ -66,32 +67,24 @@ def margin(period: float) -> float:
     return max(0.05, 0.02 * period)
 
 
-def _next_slot(db: Database, bucket: str, windows: tuple[Window, ...], now: float) -> float:
-    # one statement: the block, the latest slot, and each window's n-th latest slot
-    nths = "".join(", (SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at DESC"
-                   " LIMIT 1 OFFSET ?)" for _ in windows)
-    row = db.one(
-        "SELECT (SELECT until FROM rate_blocks WHERE bucket = ?),"
-        f" (SELECT MAX(at) FROM rate_slots WHERE bucket = ?){nths}",
-        (bucket, bucket, *(v for w in windows for v in (bucket, w.count - 1))))
-    assert row is not None
-    at = now
-    until, latest = row[0], row[1]
-    if until is not None:
-        at = max(at, float(until))
-    if latest is not None and windows:
-        # first come, first served, and evenly spaced: a burst of n requests sent at
-        # once reaches the server spread out by thread scheduling, and its stragglers
-        # would share a window with the next period's first requests
-        shortest = windows[0]  # parse_limit sorts them by period
-        at = max(at, float(latest) + shortest.period / shortest.count)
-    elif latest is not None:
-        at = max(at, float(latest))
-    for i, w in enumerate(windows):
-        nth = row[2 + i]
-        if nth is not None:
-            at = max(at, float(nth) + w.period + margin(w.period))
-    return at
+def _slot(windows: tuple[Window, ...]) -> str:
+    """SQL for the next free send time of a bucket: the latest of now, the block, the
+    latest slot plus an even spacing, and each window's n-th latest slot a period (and
+    a margin) on. Parameters: see `_slot_params`."""
+    # first come, first served, and evenly spaced: a burst of n requests sent at once
+    # reaches the server spread out by thread scheduling, and its stragglers would share
+    # a window with the next period's first requests
+    nths = "".join(" UNION ALL SELECT (SELECT at FROM rate_slots WHERE bucket = ?"
+                   " ORDER BY at DESC LIMIT 1 OFFSET ?) + ?" for _ in windows)
+    return ("SELECT MAX(v) AS at FROM (SELECT ? AS v"
+            " UNION ALL SELECT until FROM rate_blocks WHERE bucket = ?"
+            f" UNION ALL SELECT MAX(at) + ? FROM rate_slots WHERE bucket = ?{nths}) AS c")
+
+
+def _slot_params(bucket: str, windows: tuple[Window, ...], now: float) -> tuple[Any, ...]:
+    spacing = windows[0].period / windows[0].count if windows else 0.0  # sorted by period
+    return (now, bucket, spacing, bucket,
+            *(v for w in windows for v in (bucket, w.count - 1, w.period + margin(w.period))))
 
 
 # slots older than two of the longest windows are never read again: dropped by each
@@ -100,27 +93,48 @@ PRUNE_EVERY = 1.0
 _pruned: dict[tuple[str, str], float] = {}
 
 
+class Paused(Exception):
+    """The provider is paused for its quota: nothing is reserved until it resumes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def earliest(db: Database, bucket: str, windows: tuple[Window, ...]) -> float:
     """When a reservation made now would be served."""
-    return _next_slot(db, bucket, windows, time.time())
+    now = time.time()
+    return float(db.scalar(_slot(windows), _slot_params(bucket, windows, now)))
 
 
 def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
-            max_wait: float, now: float | None = None) -> float | None:
+            max_wait: float, now: float | None = None, provider: str | None = None,
+            ) -> float | None:
     """Reserve the next send time for `bucket`; None if it is more than `max_wait`
-    away (nothing is reserved then, so a postponed job wastes no slot)."""
+    away (nothing is reserved then, so a postponed job wastes no slot). With
+    `provider`, raises `Paused` while that provider is paused for its quota."""
     now = time.time() if now is None else now
+    paused = (" AND NOT EXISTS (SELECT 1 FROM provider_pauses WHERE provider = ?)"
+              if provider is not None else "")
     with db.atomic(lock=f"rate:{bucket}"):
-        at = _next_slot(db, bucket, windows, now)
-        if at - now > max_wait:
+        # one statement reads the bucket and takes the slot
+        at = db.scalar(
+            f"INSERT INTO rate_slots (bucket, at) SELECT ?, s.at FROM ({_slot(windows)}) AS s"
+            f" WHERE s.at <= ?{paused} RETURNING at",
+            (bucket, *_slot_params(bucket, windows, now), now + max_wait,
+             *((provider,) if provider is not None else ())))
+        if at is None:
+            reason = None if provider is None else db.scalar(
+                "SELECT reason FROM provider_pauses WHERE provider = ?", (provider,))
+            if reason is not None:
+                raise Paused(str(reason))
             return None
-        db.execute("INSERT INTO rate_slots (bucket, at) VALUES (?, ?)", (bucket, at))
         if now - _pruned.get((db.location, bucket), 0.0) >= PRUNE_EVERY:
             longest = max((w.period for w in windows), default=1.0)
             db.execute("DELETE FROM rate_slots WHERE bucket = ? AND at < ?",
                        (bucket, now - 2 * longest - 1))
             _pruned[(db.location, bucket)] = now
-    return at
+    return float(at)
 
 
 def block(db: Database, bucket: str, until: float, reason: str) -> None:

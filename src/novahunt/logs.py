@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import time
 
 from novahunt import paths
 from novahunt.timeparse import user_time
@@ -21,11 +22,36 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _configured: list[logging.Handler] = []
 
 
-def _formatter(fmt: str) -> logging.Formatter:
-    formatter = logging.Formatter(fmt)
+_second: tuple[int, time.struct_time] = (-1, time.gmtime(0))
+
+
+def _user_clock(seconds: float | None = None) -> time.struct_time:
+    """`user_time`, worked out once a second: a busy worker logs hundreds of lines."""
+    global _second
+    whole = int(time.time() if seconds is None else seconds)
+    last = _second
+    if last[0] != whole:
+        last = _second = (whole, user_time(whole))
+    return last[1]
+
+
+class _Formatter(logging.Formatter):
     # the process runs in UTC (timeparse.run_in_utc); a person reads their own clock
-    formatter.converter = user_time
-    return formatter
+    converter = staticmethod(_user_clock)
+
+
+class _RotatingFile(logging.handlers.RotatingFileHandler):
+    """Rolls over once the file has reached its size. The stock handler formats each
+    record a second time and stats the file twice to decide that before every line."""
+
+    def shouldRollover(self, record: logging.LogRecord) -> int:
+        if self.stream is None:
+            self.stream = self._open()
+        return int(self.maxBytes > 0 and self.stream.tell() >= self.maxBytes)
+
+
+def _formatter(fmt: str) -> logging.Formatter:
+    return _Formatter(fmt)
 
 
 def setup(stderr_level: int) -> None:
@@ -41,7 +67,7 @@ def setup(stderr_level: int) -> None:
     try:
         folder = paths.ensure_home() / "logs"
         folder.mkdir(mode=0o700, exist_ok=True)
-        to_file = logging.handlers.RotatingFileHandler(
+        to_file = _RotatingFile(
             folder / "novahunt.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         to_file.setLevel(logging.INFO)
         to_file.setFormatter(_formatter(FORMAT))

@@ -6,6 +6,7 @@ Everything novahunt writes hangs off `home()`, resolved on each call so that tes
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -35,7 +36,14 @@ def queue_db() -> Path:
 
 
 def config_file() -> Path:
-    override = os.environ.get("NOVAHUNT_CONFIG")
+    env = os.environ
+    return _config_file(env.get("NOVAHUNT_CONFIG"), env.get("XDG_CONFIG_HOME"),
+                        env.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _config_file(override: str | None, xdg: str | None, home: str | None) -> Path:
+    # what platformdirs reads, as the key: each job's end looks for a default webhook
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"

@@ -62,10 +62,14 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
     } if emails else {}
     rows = []
     for c in contacts:
-        # sources accumulate: a page that mentions an address adds to what Hunter listed
-        sources = list(known.get(c.email, []))
-        seen = {json.dumps(x, sort_keys=True) for x in sources}
-        sources += [x for x in c.sources if json.dumps(x, sort_keys=True) not in seen]
+        sources = c.sources
+        before = known.get(c.email)
+        if before:
+            # sources accumulate: a page that mentions an address adds to what Hunter
+            # listed
+            seen = {json.dumps(x, sort_keys=True) for x in before}
+            sources = before + [x for x in c.sources
+                                if json.dumps(x, sort_keys=True) not in seen]
         rows.append((domain, c.email, c.first_name, c.last_name, c.position, c.department,
                      c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
                      json.dumps(sources), c.verification_status, c.verification_date, source,

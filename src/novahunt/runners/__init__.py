@@ -60,7 +60,10 @@ def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
     except LostOwnership:
         log.warning("job %s was taken over by another worker; dropping this run", job_id)
     finally:
-        ctx.close()
+        try:
+            ctx.flush_calls()  # what no transaction of the run wrote is still billed
+        finally:
+            ctx.close()
     ended = ctx.final or jobs.get(db, job_id)
     log.info("job %s %s %s: %s%s", ended.id, ended.type, ended.params.get("domain", ""),
              ended.status, f" ({ended.error})" if ended.error else "")
@@ -72,8 +75,10 @@ def _run(ctx: JobContext) -> None:
 
     def end(status: Status, **how: Any) -> None:
         # the progress as the run left it: step commits may have skipped writing it
-        ctx.final = jobs.finish(ctx.db, job.id, ctx.worker_id, status, progress=ctx.progress,
-                                tags=job.tags, **how)
+        with ctx.db.atomic():
+            ctx.flush_calls()
+            ctx.final = jobs.finish(ctx.db, job.id, ctx.worker_id, status,
+                                    progress=ctx.progress, tags=job.tags, **how)
 
     runner = runner_for(job.type)
     if runner is None:

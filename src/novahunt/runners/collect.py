@@ -122,8 +122,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     ctx.set_progress(cp["offset"], _target(cp, max_results), "collecting")
     while True:
         offset = cp["offset"]
-        target = _target(cp, max_results)
-        if offset >= max_results or (target is not None and offset >= target):
+        if _done(cp, max_results):
             break
         limit = min(page_size, max_results - offset)
         try:
@@ -147,13 +146,23 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 "organization": page.facts.organization,
                 "pattern": page.facts.pattern,
             }
+            if not page.contacts or _done(cp, max_results):
+                # the last page and the job's end commit together
+                return _finish(ctx, cp, None)
             target = _target(cp, max_results)
             ctx.commit(cp, (min(cp["offset"], target or 0), target, "collecting",
                             f"page {cp['pages']}: {cp['emails']} emails"))
-        if not page.contacts:
-            break
         ctx.check()
+    with ctx.db.atomic():
+        return _finish(ctx, cp, stopped)
 
+
+def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[str, Any]:
+    """Inside the last step's transaction: the result, the collection's record, the
+    verify follow-up if asked, and the job's end with its last checkpoint."""
+    params = ctx.job.params
+    domain: str = params["domain"]
+    max_results: int = params["max_results"]
     target = _target(cp, max_results) or 0
     complete = stopped is None and cp["offset"] >= (cp["total"] or 0)
     result = {
@@ -163,28 +172,33 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "emails_collected": cp["emails"],
         "total_available": cp["total"] or 0,
         "pages_fetched": cp["pages"],
-        **ledger.usage_of_job(ctx.db, ctx.job.id),
+        **ctx.usage(),
         "complete": complete,
     }
     if stopped:
         result["stopped_reason"] = stopped
-    with ctx.db.atomic():
-        if params.get("verify") and cp["emails"]:
-            # the follow-up job is created with the result, so it cannot be lost
-            spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),
-                               source=f"domain:{domain}", max_age=params["verify_max_age"],
-                               priority=ctx.job.priority, tags=ctx.job.tags,
-                               webhook=params.get("webhook"))
-            [(follow_up, _)] = jobs.create(ctx.db, [spec])
-            result["verify_job"] = follow_up.id
-        store.record_collection(ctx.db, store.Collection(
-            domain, filters_key(params),
-            # a plan limit covers only what it let through
-            cp["emails"] if stopped else max_results,
-            cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
-        ctx.commit(cp, (cp["emails"] if stopped else target, target, "done", None))
-        ctx.complete(result)
+    if params.get("verify") and cp["emails"]:
+        # the follow-up job is created with the result, so it cannot be lost
+        spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),
+                                  source=f"domain:{domain}", max_age=params["verify_max_age"],
+                                  priority=ctx.job.priority, tags=ctx.job.tags,
+                                  webhook=params.get("webhook"))
+        [(follow_up, _)] = jobs.create(ctx.db, [spec])
+        result["verify_job"] = follow_up.id
+    store.record_collection(ctx.db, store.Collection(
+        domain, filters_key(params),
+        # a plan limit covers only what it let through
+        cp["emails"] if stopped else max_results,
+        cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
+    ctx.complete(result, checkpoint=cp,
+                 progress=(cp["emails"] if stopped else target, target, "done", None))
     return result
+
+
+def _done(cp: dict[str, Any], max_results: int) -> bool:
+    """Every page the ask covers is fetched."""
+    target = _target(cp, max_results)
+    return cp["offset"] >= max_results or (target is not None and cp["offset"] >= target)
 
 
 def _target(cp: dict[str, Any], max_results: int) -> int | None:

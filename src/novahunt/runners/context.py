@@ -86,6 +86,9 @@ class JobContext:
             job.progress_current, job.progress_total, job.progress_stage or "starting", None)
         self._written_stage = job.progress_stage
         self.ended = False  # complete() ended the job inside the runner's last step
+        # requests answered and not yet in the ledger: written by this job's next
+        # transaction (the step they paid for, as a rule), or by `flush_calls` at the end
+        self._calls: list[tuple[float, CallRecord]] = []
 
     @property
     def progress(self) -> tuple[int, int | None, str, str | None]:
@@ -113,7 +116,27 @@ class JobContext:
         return self._hunter
 
     def record_call(self, call: CallRecord) -> None:
-        ledger.record_call(self.db, call, self.job.id)
+        self._calls.append((time.time(), call))
+
+    def _write_calls(self) -> None:
+        """Inside a transaction: put the pending requests in the ledger with it (and
+        back in the list if it rolls back, for the next one to write)."""
+        if not self._calls:
+            return
+        written, self._calls = self._calls, []
+        ledger.record_calls(self.db, written, self.job.id)
+        self.db.on_rollback(lambda: self._calls.__setitem__(slice(0, 0), written))
+
+    def flush_calls(self) -> None:
+        """The run is over: requests no step wrote go in the ledger now."""
+        if self._calls:
+            with self.db.atomic(savepoint=False):
+                self._write_calls()
+
+    def usage(self) -> dict[str, int]:
+        """What this job's requests were and cost so far (the ledger: all its runs)."""
+        self.flush_calls()
+        return ledger.usage_of_job(self.db, self.job.id)
 
     def close(self) -> None:
         if self._hunter is not None:
@@ -128,11 +151,8 @@ class JobContext:
         started = time.monotonic()
         throttles = transients = 0
         while True:
-            reason = store.provider_pause(self.db, provider)
-            if reason is not None:
-                raise QuotaPaused(provider, reason)
             self.check()
-            self._wait_for_slot(bucket, windows, started)
+            self._wait_for_slot(bucket, windows, started, provider)
             try:
                 return fn()
             except RateLimited as exc:
@@ -142,7 +162,9 @@ class JobContext:
                     wait = backoff(throttles, self.settings.backoff_base,
                                    self.settings.backoff_max)
                 # everyone sending to this bucket waits, not just this job
-                limiter.block(self.db, bucket, time.time() + wait, str(exc))
+                with self.db.atomic():
+                    self._write_calls()
+                    limiter.block(self.db, bucket, time.time() + wait, str(exc))
                 if throttles == 1 or throttles % 10 == 0:
                     self.event("rate_limited", f"{exc} (waiting {wait:.1f}s, #{throttles})")
             except TransientError as exc:
@@ -155,13 +177,18 @@ class JobContext:
                 self.sleep(wait, "retrying", str(exc))
             except QuotaExhausted as exc:
                 with self.db.atomic():
+                    self._write_calls()
                     store.pause_provider(self.db, provider, str(exc), self.job.id)
                 raise QuotaPaused(provider, str(exc)) from None
 
     def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
-                       started: float) -> None:
+                       started: float, provider: str) -> None:
         left = self.settings.patience - (time.monotonic() - started)
-        at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left))
+        try:
+            at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
+                                 provider=provider)
+        except limiter.Paused as exc:  # another job found the quota exhausted
+            raise QuotaPaused(provider, exc.reason) from None
         if at is None:
             wait = limiter.earliest(self.db, bucket, windows) - time.time()
             raise Postpone(max(1.0, wait), f"{bucket} is busy for {wait:.0f}s")
@@ -179,6 +206,7 @@ class JobContext:
         user asked for is noted here and raised by the next `check()`, after the block
         has committed."""
         self._progress = progress
+        self._write_calls()
         # a step writes the row anyway: a new stage costs nothing extra to show at once
         due = self._progress_due(progress[2], force=progress[2] != self._written_stage)
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
@@ -186,12 +214,18 @@ class JobContext:
             self._cancel_pending = True
         self._flag_read_at = time.monotonic()
 
-    def complete(self, result: dict[str, Any]) -> None:
+    def complete(self, result: dict[str, Any], checkpoint: dict[str, Any] | None = None,
+                 progress: tuple[int, int | None, str, str | None] | None = None) -> None:
         """End the job as completed; call inside the last step's `db.atomic()` block,
-        so the last checkpoint and the job's end are one transaction."""
+        so the last checkpoint and the job's end are one transaction (pass the step's
+        checkpoint and progress here instead of to `commit`)."""
+        if progress is not None:
+            self._progress = progress
+        self._write_calls()
         self.final = jobs.finish(
             self.db, self.job.id, self.worker_id, jobs.Status.COMPLETED, result=result,
-            message=summary(result), progress=self._progress, tags=self.job.tags)
+            message=summary(result), progress=self._progress, tags=self.job.tags,
+            checkpoint=checkpoint)
         if self.final is None:
             raise jobs.LostOwnership(f"job {self.job.id} is no longer owned by "
                                      f"worker {self.worker_id}")
@@ -212,6 +246,7 @@ class JobContext:
         self._progress = (current, total, stage, message)
         if self._progress_due(stage, force):
             with self.db.atomic():
+                self._write_calls()
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):
                     self._cancel_pending = True
@@ -231,6 +266,7 @@ class JobContext:
 
     def event(self, kind: str, message: str) -> None:
         with self.db.atomic():
+            self._write_calls()
             jobs.add_event(self.db, self.job.id, kind, message)
 
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from novahunt import items, ledger, names, store, verifications, webhooks
+from novahunt import items, names, store, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput
@@ -140,7 +140,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return {"rows": total, "found": counts.get("found", 0),
             "had_email": counts.get("had_email", 0), "not_found": counts.get("not_found", 0),
             "skipped": len(skipped), "skipped_rows": skipped[:100], "output": str(written),
-            **ledger.usage_of_job(ctx.db, ctx.job.id)}
+            **ctx.usage()}
 
 
 def write_output(ctx: JobContext, out: Path) -> Path:

@@ -10,7 +10,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import ledger, store, webhooks
+from novahunt import store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import NewJob
@@ -69,4 +69,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 verification_date=answer.verification_date)], source=SOURCE,
                 job_id=ctx.job.id)
         ctx.commit({"done": True}, (1, 1, "done", None))
-    return _result(lookup, cached=False, **ledger.usage_of_job(ctx.db, ctx.job.id))
+    return _result(lookup, cached=False, **ctx.usage())

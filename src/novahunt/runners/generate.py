@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from novahunt import ledger, names, store, webhooks
+from novahunt import names, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.jobs import NewJob
@@ -69,4 +69,4 @@ def run(ctx: JobContext) -> dict[str, Any]:
     return {"domain": p["domain"], "first_name": p["first_name"],
             "last_name": p["last_name"], "pattern": p["pattern"], "candidates": found,
             "email": email, "verified": True, "checked": checked,
-            **ledger.usage_of_job(ctx.db, ctx.job.id)}
+            **ctx.usage()}

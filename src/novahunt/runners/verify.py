@@ -127,7 +127,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "claimed": counts.get("claimed", 0),
         "unverified": counts.get("unverified", 0),
         "by_status": statuses,
-        **ledger.usage_of_job(ctx.db, ctx.job.id),
+        **ctx.usage(),
     }
 
 
