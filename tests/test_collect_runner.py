@@ -303,7 +303,7 @@ def test_a_worker_that_lost_its_lease_cannot_write(
     with pytest.raises(jobs.LostOwnership), state.atomic():
         jobs.save_step(state, claimed, "w1", 30, checkpoint={"offset": 99})
     assert jobs.get(state, job.id).checkpoint is None
-    assert not jobs.finish(state, job.id, "w1", Status.COMPLETED)
+    assert not jobs.finish(state, claimed, "w1", Status.COMPLETED)
 
 
 def test_cancel_stops_a_running_job_within_one_page(

@@ -244,14 +244,15 @@ def test_a_killed_worker_loses_no_notification(
 def test_a_rolled_back_finish_writes_no_row_and_a_committed_one_writes_both(
         sandbox: Sandbox, cli: Cli, state: Database, receiver: Receiver) -> None:
     job_id = collect_job(cli, "tx.example", "--webhook", receiver.url)
-    assert jobs.claim(state, job_id, "w1", 30) is not None
+    claimed = jobs.claim(state, job_id, "w1", 30)
+    assert claimed is not None
     with pytest.raises(RuntimeError), state.atomic():
-        assert jobs.finish(state, job_id, "w1", jobs.Status.FAILED, error="boom")
+        assert jobs.finish(state, claimed, "w1", jobs.Status.FAILED, error="boom")
         assert len(webhooks.of_job(state, job_id)) == 1   # visible inside the transaction
         raise RuntimeError("crash before commit")
     assert jobs.get(state, job_id).status is jobs.Status.RUNNING
     assert webhooks.of_job(state, job_id) == []
-    assert jobs.finish(state, job_id, "w1", jobs.Status.FAILED, error="boom")
+    assert jobs.finish(state, claimed, "w1", jobs.Status.FAILED, error="boom")
     [row] = webhooks.of_job(state, job_id)
     assert row.event == "job.failed"
 

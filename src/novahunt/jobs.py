@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -247,8 +247,10 @@ def mark_enqueued(db: Database, ids: Sequence[int], now: float | None = None) ->
             db.execute(f"UPDATE jobs SET enqueued_at = ? WHERE id IN ({marks})", (now, *chunk))
 
 
-def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None:
-    """Take a queued job for this worker; None if it is not queued (any more)."""
+def claim(db: Database, job_id: int, worker_id: str, lease: float,
+          then: Callable[[str], None] | None = None) -> Job | None:
+    """Take a queued job for this worker; None if it is not queued (any more).
+    `then(job type)` runs in the claim's transaction once the job is claimed."""
     now = time.time()
     with db.atomic():
         row = db.one(
@@ -262,6 +264,8 @@ def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None
         if row is None:
             return None
         add_event(db, job_id, "running", f"claimed by worker {worker_id}", now)
+        if then is not None:
+            then(row["type"])
     return _job(row, _tags_of(db, [job_id])[job_id] if row["tagged"] else [])
 
 
@@ -293,16 +297,16 @@ def save_step(
 
 
 def finish(
-    db: Database, job_id: int, worker_id: str, status: Status, *,
+    db: Database, job: Job, worker_id: str, status: Status, *,
     result: dict[str, Any] | None = None, error: str | None = None,
     run_at: float | None = None, count_error: bool = False, message: str = "",
     waiting_for: str | None = None,
     progress: tuple[int, int | None, str, str | None] | None = None,
-    tags: list[str] | None = None, checkpoint: dict[str, Any] | None = None,
+    checkpoint: dict[str, Any] | None = None,
 ) -> Job | None:
-    """End a run of a job this worker owns: a final status, `retrying` (with run_at),
-    or `queued` (handed back). Returns the job as it ended (with `tags` if given, else
-    read), or None if the worker lost the job meanwhile. `progress` is the run's last
+    """End a run of a job this worker owns (`job` as it was claimed): a final status,
+    `retrying` (with run_at), or `queued` (handed back). Returns the job as it ended,
+    or None if the worker lost the job meanwhile. `progress` is the run's last
     progress, which throttled step commits may not have written; `checkpoint`, the last
     step's, when the run ends in that step's transaction."""
     now = time.time()
@@ -325,18 +329,27 @@ def finish(
         params.append(_dumps(checkpoint))
     # inside a step's transaction, a failure here fails the step: no savepoint needed
     with db.atomic(savepoint=False):
+        # what the run did not write is as claimed: only these are read back
         row = db.one(
             f"UPDATE jobs SET {', '.join(sets)}"
-            " WHERE id = ? AND worker_id = ? AND status = 'running' RETURNING *",
-            (*params, job_id, worker_id),
+            " WHERE id = ? AND worker_id = ? AND status = 'running'"
+            " RETURNING errors, run_at, cancel_requested, progress_current, progress_total,"
+            " progress_stage, progress_message, checkpoint",
+            (*params, job.id, worker_id),
         )
         if row is None:
             return None
-        add_event(db, job_id, str(status), message or error or str(status), now)
-        ended = _job(row, _tags_of(db, [job_id])[job_id] if tags is None else tags)
+        add_event(db, job.id, str(status), message or error or str(status), now)
         if final:
-            webhooks.job_ended(db, job_id, now, known=(ended.params, str(ended.status)))
-    return ended
+            webhooks.job_ended(db, job.id, now, known=(job.params, str(status)))
+    return replace(
+        job, status=status, worker_id=None, result=job.result if result is None else result,
+        error=error, errors=row["errors"], run_at=row["run_at"],
+        cancel_requested=bool(row["cancel_requested"]),
+        finished_at=now if final else None, updated_at=now, waiting_for=waiting_for,
+        progress_current=row["progress_current"], progress_total=row["progress_total"],
+        progress_stage=row["progress_stage"], progress_message=row["progress_message"],
+        checkpoint=_loads(row["checkpoint"]) if checkpoint is None else checkpoint, events=[])
 
 
 def cancel_requested(db: Database, job_id: int) -> bool:
@@ -465,9 +478,11 @@ def unsent(db: Database, older_than: float) -> list[int]:
 def count_pending(db: Database, now: float | None = None) -> int:
     """Jobs a burst worker still has to wait for: queued, running, or due."""
     now = time.time() if now is None else now
+    # two counts, each served by an index (jobs_status_id, jobs_due)
     return int(db.scalar(
-        "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') OR"
-        " (status IN ('scheduled', 'retrying') AND run_at <= ?)", (now,)))
+        "SELECT (SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running'))"
+        " + (SELECT COUNT(*) FROM jobs WHERE status IN ('scheduled', 'retrying')"
+        " AND run_at <= ?)", (now,)))
 
 
 def listing(db: Database, *, status: str | None = None, type: str | None = None,

@@ -116,7 +116,9 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
     now = time.time() if now is None else now
     paused = (" AND NOT EXISTS (SELECT 1 FROM provider_pauses WHERE provider = ?)"
               if provider is not None else "")
-    with db.atomic(lock=f"rate:{bucket}"):
+    reason = None
+    # inside another transaction (a claim), part of it: this block raises nothing
+    with db.atomic(lock=f"rate:{bucket}", savepoint=False):
         # one statement reads the bucket and takes the slot
         at = db.scalar(
             f"INSERT INTO rate_slots (bucket, at) SELECT ?, s.at FROM ({_slot(windows)}) AS s"
@@ -124,17 +126,17 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
             (bucket, *_slot_params(bucket, windows, now), now + max_wait,
              *((provider,) if provider is not None else ())))
         if at is None:
-            reason = None if provider is None else db.scalar(
-                "SELECT reason FROM provider_pauses WHERE provider = ?", (provider,))
-            if reason is not None:
-                raise Paused(str(reason))
-            return None
-        if now - _pruned.get((db.location, bucket), 0.0) >= PRUNE_EVERY:
+            if provider is not None:
+                reason = db.scalar("SELECT reason FROM provider_pauses WHERE provider = ?",
+                                   (provider,))
+        elif now - _pruned.get((db.location, bucket), 0.0) >= PRUNE_EVERY:
             longest = max((w.period for w in windows), default=1.0)
             db.execute("DELETE FROM rate_slots WHERE bucket = ? AND at < ?",
                        (bucket, now - 2 * longest - 1))
             _pruned[(db.location, bucket)] = now
-    return float(at)
+    if reason is not None:
+        raise Paused(str(reason))
+    return None if at is None else float(at)
 
 
 def block(db: Database, bucket: str, until: float, reason: str) -> None:

@@ -320,6 +320,14 @@ def m010_contacts_by_email(db: Database) -> None:
     db.ddl("CREATE INDEX contacts_email ON contacts (email)")
 
 
+def m011_due_jobs_index(db: Database) -> None:
+    # only scheduled and retrying jobs are looked up by run_at (to promote the due
+    # ones), but (status, run_at) was written twice on every job's way from queued to
+    # running to completed: 3.7 of the 39 pages a one-page collect job wrote
+    db.ddl("CREATE INDEX jobs_due ON jobs (run_at) WHERE status IN ('scheduled', 'retrying')")
+    db.ddl("DROP INDEX jobs_status_run_at")
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
@@ -331,6 +339,7 @@ MIGRATIONS: list[Migration] = [
     m008_webhook_deliveries,
     m009_listing_indexes,
     m010_contacts_by_email,
+    m011_due_jobs_index,
 ]
 
 

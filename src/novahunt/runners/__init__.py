@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from novahunt import jobs
+from novahunt import jobs, limiter
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
+from novahunt.providers.records import PROVIDER
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -38,6 +39,10 @@ RUNNERS: dict[str, str] = {
     kind: f"novahunt.runners.{kind}"
     for kind in ("collect", "verify", "find", "generate", "enrich", "scrape")
 }
+# the endpoint a job type always calls first: its rate slot is reserved in the claim's
+# transaction (one write transaction less per job). A collection served from state.db
+# after all leaves its slot unused: one slot of the shared rate, nothing billed.
+FIRST_CALL: dict[str, str] = {"collect": "domain-search"}
 
 
 def runner_for(kind: str) -> Runner | None:
@@ -51,10 +56,25 @@ def runner_for(kind: str) -> Runner | None:
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
             stop: threading.Event) -> Job | None:
     """Claim and run one job; returns the job as it ended, or None if not claimed."""
-    job = jobs.claim(db, job_id, worker_id, settings.lease)
+    reserved: dict[str, float] = {}
+
+    def reserve_first(kind: str) -> None:
+        endpoint = FIRST_CALL.get(kind)
+        if endpoint is None:
+            return
+        bucket = f"{PROVIDER}:{endpoint}"
+        try:
+            at = limiter.reserve(db, bucket, settings.rates.get(endpoint, ()),
+                                 max_wait=settings.patience, provider=PROVIDER)
+        except limiter.Paused:
+            return  # the runner's own request meets the pause and waits for credits
+        if at is not None:
+            reserved[bucket] = at
+
+    job = jobs.claim(db, job_id, worker_id, settings.lease, then=reserve_first)
     if job is None:
         return None
-    ctx = JobContext(db, settings, job, worker_id, stop)
+    ctx = JobContext(db, settings, job, worker_id, stop, reserved=reserved)
     try:
         _run(ctx)
     except LostOwnership:
@@ -77,8 +97,8 @@ def _run(ctx: JobContext) -> None:
         # the progress as the run left it: step commits may have skipped writing it
         with ctx.db.atomic():
             ctx.flush_calls()
-            ctx.final = jobs.finish(ctx.db, job.id, ctx.worker_id, status,
-                                    progress=ctx.progress, tags=job.tags, **how)
+            ctx.final = jobs.finish(ctx.db, job, ctx.worker_id, status,
+                                    progress=ctx.progress, **how)
 
     runner = runner_for(job.type)
     if runner is None:

@@ -70,7 +70,7 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 class JobContext:
     def __init__(self, db: Database, settings: Settings, job: Job, worker_id: str,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, reserved: dict[str, float] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.job = job
@@ -89,6 +89,8 @@ class JobContext:
         # requests answered and not yet in the ledger: written by this job's next
         # transaction (the step they paid for, as a rule), or by `flush_calls` at the end
         self._calls: list[tuple[float, CallRecord]] = []
+        # rate slots reserved with the claim, by bucket: the first request uses them
+        self._reserved = dict(reserved or {})
 
     @property
     def progress(self) -> tuple[int, int | None, str, str | None]:
@@ -184,11 +186,13 @@ class JobContext:
     def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
                        started: float, provider: str) -> None:
         left = self.settings.patience - (time.monotonic() - started)
-        try:
-            at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
-                                 provider=provider)
-        except limiter.Paused as exc:  # another job found the quota exhausted
-            raise QuotaPaused(provider, exc.reason) from None
+        at = self._reserved.pop(bucket, None)
+        if at is None:
+            try:
+                at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
+                                     provider=provider)
+            except limiter.Paused as exc:  # another job found the quota exhausted
+                raise QuotaPaused(provider, exc.reason) from None
         if at is None:
             wait = limiter.earliest(self.db, bucket, windows) - time.time()
             raise Postpone(max(1.0, wait), f"{bucket} is busy for {wait:.0f}s")
@@ -223,9 +227,8 @@ class JobContext:
             self._progress = progress
         self._write_calls()
         self.final = jobs.finish(
-            self.db, self.job.id, self.worker_id, jobs.Status.COMPLETED, result=result,
-            message=summary(result), progress=self._progress, tags=self.job.tags,
-            checkpoint=checkpoint)
+            self.db, self.job, self.worker_id, jobs.Status.COMPLETED, result=result,
+            message=summary(result), progress=self._progress, checkpoint=checkpoint)
         if self.final is None:
             raise jobs.LostOwnership(f"job {self.job.id} is no longer owned by "
                                      f"worker {self.worker_id}")
