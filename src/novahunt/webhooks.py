@@ -123,18 +123,25 @@ def _dumps(value: Any) -> str:
 
 
 _default_seen: tuple[tuple[object, ...], str | None] | None = None
+_file_looked: tuple[str, float, object] = ("", 0.0, None)   # path, when, its mtime
+LOOK_AT_FILE_EVERY = 1.0
 
 
 def _default_url() -> str | None:
     """NOVAHUNT_WEBHOOK_URL or config.toml's webhook_url, read again only when the
-    variable or the file changed (this runs as every job ends)."""
-    global _default_seen
-    path = paths.config_file()
-    try:
-        stamp: object = path.stat().st_mtime_ns
-    except OSError:
-        stamp = None
-    key = (os.environ.get("NOVAHUNT_WEBHOOK_URL"), str(path), stamp)
+    variable or the file changed (this runs as every job ends, so the file is looked
+    at once a second at most)."""
+    global _default_seen, _file_looked
+    path = str(paths.config_file())
+    now = time.monotonic()
+    looked_path, looked_at, stamp = _file_looked
+    if looked_path != path or now - looked_at >= LOOK_AT_FILE_EVERY:
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            stamp = None
+        _file_looked = (path, now, stamp)
+    key = (os.environ.get("NOVAHUNT_WEBHOOK_URL"), path, stamp)
     if _default_seen is not None and _default_seen[0] == key:
         return _default_seen[1]
     try:

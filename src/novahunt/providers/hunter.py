@@ -216,7 +216,6 @@ class HunterClient:
         started = time.monotonic()
         try:
             response = self._http.get(endpoint, params=clean)
-            body_text = response.text
         except httpx.TimeoutException as exc:
             self._record(endpoint, 0, started, "timeout", detail)
             raise TransientError(self._scrub(f"Hunter did not answer in time ({exc})")) from None
@@ -229,26 +228,28 @@ class HunterClient:
             # 202: still verifying (the body may be empty); 222: the remote mail server
             # failed. Both are 2xx that raise_for_status lets through, and neither is an
             # answer.
-            error_id, details = _first_error(_json_or_none(body_text))
+            error_id, details = _first_error(_json_or_none(response.text))
             self._record(endpoint, status, started, error_id or f"http_{status}", detail)
             raise NotReady(f"Hunter has no answer yet ({status})"
                            + (f": {details}" if details else ""), status=status,
                            error_id=error_id)
         if status == 200:
             try:
-                body = json.loads(body_text)
+                # the bytes as they came: json reads UTF-8 itself, no text decoding first
+                body = json.loads(response.content)
                 if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
                     raise ValueError("no data object")
             except ValueError:
                 self._record(endpoint, status, started, "broken_json", detail)
                 raise TransientError(
-                    f"Hunter sent a broken answer ({len(body_text)} bytes of invalid JSON)",
+                    f"Hunter sent a broken answer ({len(response.content)} bytes of invalid"
+                    " JSON)",
                     status=status,
                 ) from None
             self._record(endpoint, status, started, None, detail,
                          billing(body) if billing else None)
             return body
-        error = classify(status, body_text, response.headers.get("Retry-After"))
+        error = classify(status, response.text, response.headers.get("Retry-After"))
         self._record(endpoint, status, started, error.error_id, detail)
         error.message = self._scrub(error.message)
         error.args = (error.message,)
