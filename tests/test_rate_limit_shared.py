@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import drain, run_process, spawn
-from novahunt import config, jobs, limiter
+from novahunt import config, jobs, limiter, store
 from novahunt.db import Database
 from novahunt.errors import ConfigError
 from novahunt.jobs import Status
@@ -82,6 +82,78 @@ def test_reservations_from_many_threads_keep_every_window(state: Database) -> No
     assert max_in_any_window(slots, 2.0) <= 50
     # evenly spaced at the per-second rate, and no slower than that
     assert 89 * 0.05 <= max(slots) - min(slots) < 89 * 0.05 + 0.2
+
+
+def slots_of(state: Database, bucket: str) -> list[float]:
+    return [r[0] for r in state.query(
+        "SELECT at FROM rate_slots WHERE bucket = ? ORDER BY at", (bucket,))]
+
+
+def test_reserve_spaces_slots_and_keeps_every_window(state: Database) -> None:
+    # 3/s spaces slots 1/3 s apart; the 4th waits for the 1st to leave its second (plus a
+    # 0.05 s margin); the 6th for the 1st to leave its ten seconds (plus 0.2 s)
+    windows = parse_limit("3/s,5/10s")
+    slots = [limiter.reserve(state, "t:two", windows, max_wait=60, now=1000.0)
+             for _ in range(7)]
+    assert slots == pytest.approx(
+        [1000.0, 1000 + 1 / 3, 1000 + 2 / 3, 1001.05, 1001.05 + 1 / 3, 1010.2,
+         1010.2 + 1 / 3])
+    assert slots_of(state, "t:two") == pytest.approx(slots)
+    # a reservation made later than the bucket's last slot is served at once
+    assert limiter.reserve(state, "t:two", windows, max_wait=60, now=1100.0) == 1100.0
+
+
+def test_reserve_beyond_max_wait_returns_none_and_takes_no_slot(state: Database) -> None:
+    windows = parse_limit("3/s,5/10s")
+    assert limiter.reserve(state, "t:wait", windows, max_wait=60, now=1000.0) == 1000.0
+    # the next slot is 1/3 s away
+    assert limiter.reserve(state, "t:wait", windows, max_wait=0.3, now=1000.0) is None
+    assert slots_of(state, "t:wait") == [1000.0]
+    assert limiter.reserve(state, "t:wait", windows, max_wait=0.34,
+                           now=1000.0) == pytest.approx(1000 + 1 / 3)
+
+
+def test_a_rate_block_pushes_the_next_slot_past_it(state: Database) -> None:
+    windows = parse_limit("3/s,5/10s")
+    assert limiter.reserve(state, "t:block", windows, max_wait=60, now=1000.0) == 1000.0
+    limiter.block(state, "t:block", 1030.0, "429 Retry-After: 30")
+    assert limiter.reserve(state, "t:block", windows, max_wait=10, now=1000.0) is None
+    assert limiter.reserve(state, "t:block", windows, max_wait=60, now=1000.0) == 1030.0
+    assert limiter.reserve(state, "t:block", windows, max_wait=60,
+                           now=1000.0) == pytest.approx(1030 + 1 / 3)
+    # another bucket is not blocked
+    assert limiter.reserve(state, "t:other", windows, max_wait=60, now=1000.0) == 1000.0
+
+
+def test_a_paused_provider_gets_no_slot_until_it_resumes(state: Database) -> None:
+    windows = parse_limit("3/s,5/10s")
+    store.pause_provider(state, "hunter", "quota exhausted (402)", None)
+    with pytest.raises(limiter.Paused) as paused:
+        limiter.reserve(state, "hunter:t", windows, max_wait=60, now=1000.0,
+                        provider="hunter")
+    assert paused.value.reason == "quota exhausted (402)"
+    assert slots_of(state, "hunter:t") == []
+    # a pause is per provider, and a reservation that names no provider ignores it
+    assert limiter.reserve(state, "other:t", windows, max_wait=60, now=1000.0,
+                           provider="other") == 1000.0
+    assert limiter.reserve(state, "hunter:free", windows, max_wait=60, now=1000.0) == 1000.0
+    assert store.resume_provider(state, "hunter")
+    assert limiter.reserve(state, "hunter:t", windows, max_wait=60, now=1000.0,
+                           provider="hunter") == 1000.0
+    assert slots_of(state, "hunter:t") == [1000.0]
+
+
+def test_a_pause_met_inside_another_transaction_leaves_it_to_commit(
+        state: Database) -> None:
+    store.pause_provider(state, "hunter", "quota exhausted (402)", None)
+    with state.atomic():
+        limiter.block(state, "hunter:kept", 1050.0, "written before the pause was met")
+        with pytest.raises(limiter.Paused):
+            limiter.reserve(state, "hunter:t", parse_limit("3/s"), max_wait=60,
+                            now=1000.0, provider="hunter")
+    assert state.scalar("SELECT until FROM rate_blocks WHERE bucket = ?",
+                        ("hunter:kept",)) == 1050.0
+    assert slots_of(state, "hunter:t") == []
 
 
 def test_two_worker_processes_stay_under_the_servers_limit(

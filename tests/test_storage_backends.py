@@ -59,6 +59,212 @@ def test_atomic_commits_rolls_back_and_nests_as_savepoints(backend: str) -> None
     assert [r[0] for r in state.query("SELECT domain FROM domains")] == ["b.example"]
 
 
+def domains_in(state: Database) -> list[str]:
+    return [r[0] for r in state.query("SELECT domain FROM domains ORDER BY domain")]
+
+
+def add_domain(state: Database, name: str) -> None:
+    state.execute("INSERT INTO domains (domain, updated_at) VALUES (?, 1)", (name,))
+
+
+def test_on_rollback_runs_when_the_transaction_rolls_back_newest_first(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with pytest.raises(KeyError), state.atomic():
+        add_domain(state, "a.example")
+        state.on_rollback(lambda: ran.append("first"))
+        state.on_rollback(lambda: ran.append("second"))
+        raise KeyError("step failed")
+    assert ran == ["second", "first"]
+    assert domains_in(state) == []
+
+
+def test_on_rollback_runs_nothing_when_the_transaction_commits(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with state.atomic():
+        add_domain(state, "a.example")
+        state.on_rollback(lambda: ran.append("transaction"))
+        with state.atomic():
+            state.on_rollback(lambda: ran.append("savepoint"))
+    assert ran == []
+    assert domains_in(state) == ["a.example"]
+    # the hooks of a committed transaction are gone: a later rollback does not run them
+    with pytest.raises(KeyError), state.atomic():
+        raise KeyError("next step failed")
+    assert ran == []
+
+
+def test_a_savepoint_that_rolls_back_runs_only_its_own_hooks(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with state.atomic():
+        add_domain(state, "kept.example")
+        state.on_rollback(lambda: ran.append("transaction"))
+        with pytest.raises(KeyError), state.atomic():
+            add_domain(state, "undone.example")
+            state.on_rollback(lambda: ran.append("savepoint"))
+            raise KeyError("inner step failed")
+        assert ran == ["savepoint"]
+    assert ran == ["savepoint"]
+    assert domains_in(state) == ["kept.example"]
+
+
+def test_hooks_of_a_released_savepoint_run_when_the_enclosing_block_rolls_back(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with state.atomic():
+        add_domain(state, "kept.example")
+        with pytest.raises(KeyError), state.atomic():
+            with state.atomic():
+                add_domain(state, "released.example")
+                state.on_rollback(lambda: ran.append("released"))
+            assert ran == []  # released, not rolled back
+            raise KeyError("the enclosing savepoint failed")
+        assert ran == ["released"]
+    assert ran == ["released"]
+    assert domains_in(state) == ["kept.example"]
+
+
+def test_a_sibling_savepoint_rolling_back_leaves_a_released_savepoints_hooks_alone(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with state.atomic():
+        with state.atomic():
+            add_domain(state, "released.example")
+            state.on_rollback(lambda: ran.append("released"))
+        with pytest.raises(KeyError), state.atomic():
+            raise KeyError("the next savepoint failed")
+    assert domains_in(state) == ["released.example"]
+    assert ran == []
+
+
+def test_on_rollback_outside_atomic_is_refused(backend: str, state: Database) -> None:
+    with pytest.raises(RuntimeError, match="outside atomic"):
+        state.on_rollback(lambda: None)
+
+
+def make_deferred_reference(state: Database) -> None:
+    """Two tables whose foreign key is checked at COMMIT: a way to make COMMIT fail."""
+    state.execute("CREATE TABLE t_parent (id INTEGER PRIMARY KEY)")
+    state.execute("CREATE TABLE t_child (parent INTEGER REFERENCES t_parent (id)"
+                  " DEFERRABLE INITIALLY DEFERRED)")
+
+
+def test_a_failing_commit_runs_the_hooks(backend: str, state: Database) -> None:
+    make_deferred_reference(state)
+    ran: list[str] = []
+    with pytest.raises(db.DB_ERRORS), state.atomic():
+        state.execute("INSERT INTO t_child (parent) VALUES (5)")  # no parent 5
+        state.on_rollback(lambda: ran.append("transaction"))
+        with state.atomic():
+            state.on_rollback(lambda: ran.append("savepoint"))
+    assert ran == ["savepoint", "transaction"]
+
+
+def test_a_failing_commit_leaves_no_transaction_open(
+        backend: str, state: Database) -> None:
+    # SQLite keeps the transaction open when COMMIT fails: atomic() rolls it back
+    make_deferred_reference(state)
+    with pytest.raises(db.DB_ERRORS), state.atomic():
+        state.execute("INSERT INTO t_child (parent) VALUES (5)")
+    with state.atomic():
+        add_domain(state, "next.example")
+    assert state.scalar("SELECT COUNT(*) FROM t_child") == 0
+    assert domains_in(state) == ["next.example"]
+
+
+def test_a_block_without_savepoint_joins_the_transaction(
+        backend: str, state: Database) -> None:
+    with state.atomic():
+        add_domain(state, "outer.example")
+        with state.atomic(savepoint=False):
+            add_domain(state, "joined.example")
+    assert domains_in(state) == ["joined.example", "outer.example"]
+    # an exception that leaves it leaves the transaction too: all of it rolls back
+    with pytest.raises(KeyError), state.atomic():
+        add_domain(state, "a.example")
+        with state.atomic(savepoint=False):
+            add_domain(state, "b.example")
+            raise KeyError("failed")
+    assert domains_in(state) == ["joined.example", "outer.example"]
+
+
+def test_a_caught_failure_without_savepoint_rolls_the_whole_transaction_back(
+        backend: str, state: Database) -> None:
+    ran: list[str] = []
+    with pytest.raises(RuntimeError, match="failed without a savepoint"), state.atomic():
+        add_domain(state, "before.example")
+        with pytest.raises(KeyError), state.atomic(savepoint=False):
+            add_domain(state, "failed.example")
+            state.on_rollback(lambda: ran.append("joined"))
+            raise KeyError("failed")
+        # no savepoint was taken: what the failed block wrote is still there...
+        assert domains_in(state) == ["before.example", "failed.example"]
+        add_domain(state, "after.example")
+    # ...until the transaction ends: then none of it commits
+    assert domains_in(state) == []
+    assert ran == ["joined"]
+    # the doom was this transaction's only
+    with state.atomic():
+        add_domain(state, "next.example")
+    assert domains_in(state) == ["next.example"]
+
+
+def test_a_savepoint_rolling_back_past_a_failed_block_lets_the_transaction_commit(
+        backend: str, state: Database) -> None:
+    with state.atomic():
+        add_domain(state, "before.example")
+        with pytest.raises(KeyError), state.atomic():
+            add_domain(state, "undone.example")
+            with state.atomic(savepoint=False):
+                add_domain(state, "failed.example")
+                raise KeyError("failed")
+        add_domain(state, "after.example")
+    assert domains_in(state) == ["after.example", "before.example"]
+
+
+def test_a_caught_failure_outside_the_savepoint_still_dooms_the_transaction(
+        backend: str, state: Database) -> None:
+    # a savepoint that rolls back after the failed block does not undo that block
+    with pytest.raises(RuntimeError, match="failed without a savepoint"), state.atomic():
+        with pytest.raises(KeyError), state.atomic(savepoint=False):
+            add_domain(state, "failed.example")
+            raise KeyError("failed")
+        with pytest.raises(KeyError), state.atomic():
+            raise KeyError("a later savepoint failed too")
+    assert domains_in(state) == []
+
+
+def test_a_failed_block_in_a_released_savepoint_outlives_a_sibling_rolling_back(
+        backend: str, state: Database) -> None:
+    with pytest.raises(RuntimeError, match="failed without a savepoint"), state.atomic():
+        # a savepoint released with the failure caught inside it
+        with state.atomic(), pytest.raises(KeyError), state.atomic(savepoint=False):
+            add_domain(state, "failed.example")
+            raise KeyError("failed")
+        with pytest.raises(KeyError), state.atomic():
+            raise KeyError("a sibling savepoint failed")
+    assert domains_in(state) == []
+
+
+def test_without_savepoint_at_depth_zero_is_a_transaction(
+        backend: str, state: Database) -> None:
+    with state.atomic(savepoint=False):
+        add_domain(state, "committed.example")
+        with pytest.raises(KeyError), state.atomic():
+            add_domain(state, "undone.example")
+            raise KeyError("inner step failed")
+    assert domains_in(state) == ["committed.example"]
+    ran: list[str] = []
+    with pytest.raises(KeyError), state.atomic(savepoint=False):
+        add_domain(state, "rolled-back.example")
+        state.on_rollback(lambda: ran.append("transaction"))
+        raise KeyError("failed")
+    assert domains_in(state) == ["committed.example"]
+    assert ran == ["transaction"]
+
+
 def test_values_come_back_the_same_on_both(backend: str, state: Database) -> None:
     # ids from identity/rowid columns, sums as ints, flags as 0/1, times as floats
     state.executemany(

@@ -156,6 +156,7 @@ class Database:
             else:
                 if depth > 0:
                     conn.execute(f"RELEASE SAVEPOINT {name}")
+                    self._released(depth)
                 elif getattr(self._local, "doomed", None) is not None:
                     self._rollback(conn, 0, name)
                     raise RuntimeError("a block inside this transaction failed without a"
@@ -164,7 +165,15 @@ class Database:
                     try:
                         conn.execute("COMMIT")
                     except BaseException:
-                        self._undo(0)
+                        try:
+                            # SQLite keeps the transaction (and its write lock) open
+                            # when COMMIT fails, e.g. on a deferred foreign key;
+                            # PostgreSQL has ended it already and only warns here
+                            conn.execute("ROLLBACK")
+                        except Exception:  # nothing left to roll back
+                            pass
+                        finally:
+                            self._undo(0)
                         raise
                     self._local.undo = []
             finally:
@@ -186,6 +195,16 @@ class Database:
             if doomed is not None and doomed > depth:  # what failed is undone too
                 self._local.doomed = None
             self._undo(depth)
+
+    def _released(self, depth: int) -> None:
+        # what the released savepoint held now belongs to the enclosing block: a sibling
+        # savepoint rolling back later must not undo it, the enclosing block's must
+        undo: list[tuple[int, Callable[[], None]]] = getattr(self._local, "undo", [])
+        if undo:
+            self._local.undo = [(min(d, depth), fn) for d, fn in undo]
+        doomed: int | None = getattr(self._local, "doomed", None)
+        if doomed is not None and doomed > depth:
+            self._local.doomed = depth
 
     def on_rollback(self, fn: Callable[[], None]) -> None:
         """Run `fn` if the enclosing `atomic()` block rolls back (or its transaction
