@@ -18,6 +18,7 @@ import backends
 from novahunt import config, db
 from novahunt.cli.main import run
 from novahunt.db import Database
+from novahunt.jobs import Job
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
@@ -212,3 +213,18 @@ def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
     proc.send_signal(sig)
     proc.wait(timeout=30)
 
+
+def submit_collect(state: Database, *domains: str, **kw: object) -> list[Job]:
+    """Queue collect jobs as `novahunt collect` would (plan, create, send)."""
+    from novahunt import dispatch
+    from novahunt.runners import collect
+
+    settings = config.load()
+    kw.setdefault("max_results", settings.max_collect)
+    specs = collect.plan(state, settings, list(domains), **kw)  # type: ignore[arg-type]
+    return [job for job, _ in dispatch.submit(state, specs)]
+
+
+def emails_in_db(state: Database, domain: str) -> list[str]:
+    return [r["email"] for r in state.query(
+        "SELECT email FROM contacts WHERE domain = ? ORDER BY email", (domain,))]

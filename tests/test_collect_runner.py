@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from conftest import drain
-from novahunt import config, dispatch, jobs, store
+from conftest import drain, emails_in_db, submit_collect
+from novahunt import config, jobs, store
 from novahunt.db import Database
-from novahunt.jobs import Job, Status
-from novahunt.runners import collect
+from novahunt.jobs import Status
 from novahunt.sandbox import (
     BROKEN_JSON,
     QUOTA_402,
@@ -29,25 +28,13 @@ from novahunt.worker import WorkerRuntime
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def submit(state: Database, *domains: str, **kw: object) -> list[Job]:
-    settings = config.load()
-    kw.setdefault("max_results", settings.max_collect)
-    specs = collect.plan(state, settings, list(domains), **kw)  # type: ignore[arg-type]
-    return [job for job, _ in dispatch.submit(state, specs)]
-
-
-def emails_in_db(state: Database, domain: str) -> list[str]:
-    return [r["email"] for r in state.query(
-        "SELECT email FROM contacts WHERE domain = ? ORDER BY email", (domain,))]
-
-
 def test_collects_every_page_once_with_results_and_ledger(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime,
         monkeypatch: pytest.MonkeyPatch) -> None:
     sandbox.add_domain("big.example", 250, organization="Big Co", pattern="{first}.{last}")
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "100")
     inline_worker.settings = config.load()
-    [job] = submit(state, "big.example")
+    [job] = submit_collect(state, "big.example")
     assert drain(inline_worker) == 1
 
     done = jobs.get(state, job.id, events=True)
@@ -75,7 +62,7 @@ def test_max_results_and_filters_reach_hunter(
     sandbox.add_domain("f.example", 300)
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "50")
     inline_worker.settings = config.load()
-    [job] = submit(state, "f.example", max_results=120, type="personal",
+    [job] = submit_collect(state, "f.example", max_results=120, type="personal",
                    department="sales,it")
     drain(inline_worker)
     done = jobs.get(state, job.id)
@@ -97,7 +84,7 @@ def test_email_case_and_whitespace_collapse_to_one_row(
                                 {"value": "bob@dup.example", "type": "generic"}]},
             "meta": {"results": 3, "limit": 100, "offset": 0, "params": {}}}
     sandbox.inject(Fault(body=json.dumps(page)), domain="dup.example")
-    [job] = submit(state, "dup.example")
+    [job] = submit_collect(state, "dup.example")
     drain(inline_worker)
     assert jobs.get(state, job.id).status is Status.COMPLETED
     assert emails_in_db(state, "dup.example") == ["alice@dup.example", "bob@dup.example"]
@@ -110,7 +97,7 @@ def test_throttling_waits_and_goes_on_from_the_same_offset(
     sandbox.add_domain("t.example", 150)
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "100")
     inline_worker.settings = config.load()
-    [job] = submit(state, "t.example")
+    [job] = submit_collect(state, "t.example")
     # the first page succeeds, the second is throttled twice
     sandbox.inject(Fault(passthrough=True), fault, fault, domain="t.example")
     drain(inline_worker)
@@ -129,7 +116,7 @@ def test_retry_after_is_honoured(sandbox: Sandbox, state: Database,
     sandbox.inject(Fault(status=429, error_id="too_many_requests",
                          details="Too many requests, try again later.", retry_after="1"),
                    domain="ra.example")
-    [job] = submit(state, "ra.example")
+    [job] = submit_collect(state, "ra.example")
     drain(inline_worker)
     first, second = sandbox.requests
     assert second.at - first.at >= 0.95
@@ -143,7 +130,7 @@ def test_quota_exhausted_pauses_every_job_until_credits_are_back(
     sandbox.add_domain("q1.example", 5)
     sandbox.add_domain("q2.example", 5)
     sandbox.inject(fault, domain="q1.example")
-    j1, j2 = submit(state, "q1.example", "q2.example")
+    j1, j2 = submit_collect(state, "q1.example", "q2.example")
     drain(inline_worker)
     first, second = jobs.get(state, j1.id), jobs.get(state, j2.id)
     for job in (first, second):
@@ -167,7 +154,7 @@ def test_quota_running_out_mid_collection_loses_nothing_and_wastes_nothing(
     inline_worker.settings = config.load()
     sandbox.add_domain("mid.example", 60)
     sandbox.searches_available = 3  # three pages of ten emails
-    [job] = submit(state, "mid.example")
+    [job] = submit_collect(state, "mid.example")
     drain(inline_worker)
     waiting = jobs.get(state, job.id)
     assert waiting.status is Status.RETRYING and waiting.waiting_for == "hunter"
@@ -192,7 +179,7 @@ def test_free_plan_pagination_error_completes_with_what_it_got(
         monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
         inline_worker.settings = config.load()
         box.add_domain("free.example", 45)
-        [job] = submit(state, "free.example")
+        [job] = submit_collect(state, "free.example")
         drain(inline_worker)
     done = jobs.get(state, job.id)
     assert done.status is Status.COMPLETED
@@ -210,7 +197,7 @@ def test_server_errors_are_retried_then_the_job_backs_off_then_fails(
     inline_worker.settings = config.load()
     sandbox.add_domain("down.example", 5)
     sandbox.inject(*[SERVER_ERROR_HTML, BROKEN_JSON] * 2, domain="down.example")
-    [job] = submit(state, "down.example")
+    [job] = submit_collect(state, "down.example")
     drain(inline_worker)
     after_first = jobs.get(state, job.id)
     assert after_first.status is Status.RETRYING
@@ -230,7 +217,7 @@ def test_bad_key_fails_at_once_with_hunters_message(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime) -> None:
     sandbox.add_domain("auth.example", 5)
     sandbox.inject(UNAUTHORIZED, domain="auth.example")
-    [job] = submit(state, "auth.example")
+    [job] = submit_collect(state, "auth.example")
     drain(inline_worker)
     done = jobs.get(state, job.id)
     assert done.status is Status.FAILED
@@ -241,15 +228,15 @@ def test_bad_key_fails_at_once_with_hunters_message(
 def test_a_fresh_collection_is_served_from_state_without_calls(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime) -> None:
     sandbox.add_domain("fresh.example", 30)
-    [first] = submit(state, "fresh.example")
+    [first] = submit_collect(state, "fresh.example")
     drain(inline_worker)
     calls = sandbox.count()
-    [again] = submit(state, "fresh.example")
+    [again] = submit_collect(state, "fresh.example")
     assert again.status is Status.COMPLETED  # at once, no worker needed
     assert again.result is not None and again.result["cached"] is True
     assert again.result["emails_collected"] == 30 and again.result["api_calls"] == 0
     assert sandbox.count() == calls
-    [refreshed] = submit(state, "fresh.example", refresh=True)
+    [refreshed] = submit_collect(state, "fresh.example", refresh=True)
     assert refreshed.status is Status.QUEUED
     drain(inline_worker)
     assert sandbox.count() == calls + 1
@@ -263,7 +250,7 @@ def test_resume_after_a_crash_fetches_nothing_twice(
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
     settings = config.load()
     inline_worker.settings = settings
-    [job] = submit(state, "crash.example")
+    [job] = submit_collect(state, "crash.example")
     # a worker claims it and commits three pages, then "dies" (its lease is taken back)
     from novahunt.runners import JobContext
     claimed = jobs.claim(state, job.id, "dead-worker", 0.01)
@@ -296,7 +283,7 @@ def test_resume_after_a_crash_fetches_nothing_twice(
 def test_a_worker_that_lost_its_lease_cannot_write(
         sandbox: Sandbox, state: Database) -> None:
     sandbox.add_domain("fence.example", 5)
-    [job] = submit(state, "fence.example")
+    [job] = submit_collect(state, "fence.example")
     claimed = jobs.claim(state, job.id, "w1", 30)
     assert claimed is not None
     jobs.release_running(state, "worker_id = ?", ("w1",), "test: taken back")
@@ -312,7 +299,7 @@ def test_cancel_stops_a_running_job_within_one_page(
     sandbox.add_domain("cancel.example", 100)
     monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")
     inline_worker.settings = config.load()
-    [job] = submit(state, "cancel.example")
+    [job] = submit_collect(state, "cancel.example")
     # the cancel arrives while page 2 is being fetched
     original = store.save_contacts
     pages = []

@@ -9,11 +9,10 @@ import threading
 
 import pytest
 
-from conftest import drain, wait_for
-from novahunt import config, dispatch, jobs, runners, store
+from conftest import drain, emails_in_db, submit_collect, wait_for
+from novahunt import config, jobs, runners, store
 from novahunt.db import Database
 from novahunt.jobs import Job, Status
-from novahunt.runners import collect
 from novahunt.sandbox import QUOTA_402, UNAUTHORIZED, Fault, Sandbox
 from novahunt.worker import WorkerRuntime
 
@@ -21,21 +20,10 @@ from novahunt.worker import WorkerRuntime
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def submit(state: Database, *domains: str) -> list[Job]:
-    settings = config.load()
-    specs = collect.plan(state, settings, list(domains), max_results=settings.max_collect)
-    return [job for job, _ in dispatch.submit(state, specs)]
-
-
 def ledger_of(state: Database, job_id: int) -> list[tuple[int, str | None]]:
     """The job's rows in the ledger, in the order they were written: (status, error id)."""
     return [(r["status"], r["error_id"]) for r in state.query(
         "SELECT status, error_id FROM api_calls WHERE job_id = ? ORDER BY id", (job_id,))]
-
-
-def emails_in_db(state: Database, domain: str) -> list[str]:
-    return [r["email"] for r in state.query(
-        "SELECT email FROM contacts WHERE domain = ? ORDER BY email", (domain,))]
 
 
 def test_each_page_request_is_one_row_of_its_own_job(
@@ -45,7 +33,7 @@ def test_each_page_request_is_one_row_of_its_own_job(
     inline_worker.settings = config.load()
     sandbox.add_domain("four.example", 35)
     sandbox.add_domain("one.example", 4)
-    four, one = submit(state, "four.example", "one.example")
+    four, one = submit_collect(state, "four.example", "one.example")
     assert drain(inline_worker) == 2
 
     assert sandbox.pages_served("four.example") == [0, 10, 20, 30]
@@ -71,7 +59,7 @@ def test_a_request_answered_with_an_error_is_billed_once_after_the_job_failed(
     sandbox.add_domain("revoked.example", 25)
     # the key is revoked between the first page and the second
     sandbox.inject(Fault(passthrough=True), UNAUTHORIZED, domain="revoked.example")
-    [job] = submit(state, "revoked.example")
+    [job] = submit_collect(state, "revoked.example")
     drain(inline_worker)
 
     done = jobs.get(state, job.id)
@@ -94,7 +82,7 @@ def test_a_page_the_database_refuses_rolls_its_step_back_and_is_billed_once(
                                  "confidence": 10**30}]},
             "meta": {"results": 1, "limit": 100, "offset": 0, "params": {}}}
     sandbox.inject(Fault(body=json.dumps(page)), domain="huge.example")
-    [job] = submit(state, "huge.example")
+    [job] = submit_collect(state, "huge.example")
     drain(inline_worker)
 
     done = jobs.get(state, job.id)
@@ -114,7 +102,7 @@ def test_a_step_whose_job_was_taken_back_rolls_back_and_its_call_is_billed_once(
     # the first answer takes its time: meanwhile the job is taken back from its worker,
     # so the step that stores the page (and writes its call) finds it lost and rolls back
     sandbox.inject(Fault(delay=1.5, passthrough=True), domain="taken.example")
-    [job] = submit(state, "taken.example")
+    [job] = submit_collect(state, "taken.example")
     ended: list[Job | None] = []
     worker = threading.Thread(target=lambda: ended.append(runners.execute(
         state, config.load(), job.id, "slow-worker", threading.Event())))
@@ -142,7 +130,7 @@ def test_throttled_requests_are_each_in_the_ledger_once(
     throttled = Fault(status=429, error_id="too_many_requests",
                       details="Too many requests, try again later.", retry_after="0.2")
     sandbox.inject(Fault(passthrough=True), throttled, throttled, domain="busy.example")
-    [job] = submit(state, "busy.example")
+    [job] = submit_collect(state, "busy.example")
     drain(inline_worker)
 
     done = jobs.get(state, job.id)
@@ -160,7 +148,7 @@ def test_a_request_that_ran_out_of_quota_is_billed_once_across_runs(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime) -> None:
     sandbox.add_domain("broke.example", 5)
     sandbox.inject(QUOTA_402, domain="broke.example")
-    [job] = submit(state, "broke.example")
+    [job] = submit_collect(state, "broke.example")
     drain(inline_worker)
     paused = jobs.get(state, job.id)
     assert paused.status is Status.RETRYING and paused.waiting_for == "hunter"
