@@ -11,7 +11,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from novahunt import jobs, ledger, limiter, store
@@ -129,6 +130,13 @@ class JobContext:
         ledger.record_calls(self.db, written, self.job.id)
         self.db.on_rollback(lambda: self._calls.__setitem__(slice(0, 0), written))
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A transaction of this job's own: the pending requests go in with it."""
+        with self.db.atomic():
+            self._write_calls()
+            yield
+
     def flush_calls(self) -> None:
         """The run is over: requests no step wrote go in the ledger now."""
         if self._calls:
@@ -164,8 +172,7 @@ class JobContext:
                     wait = backoff(throttles, self.settings.backoff_base,
                                    self.settings.backoff_max)
                 # everyone sending to this bucket waits, not just this job
-                with self.db.atomic():
-                    self._write_calls()
+                with self._transaction():
                     limiter.block(self.db, bucket, time.time() + wait, str(exc))
                 if throttles == 1 or throttles % 10 == 0:
                     self.event("rate_limited", f"{exc} (waiting {wait:.1f}s, #{throttles})")
@@ -178,8 +185,7 @@ class JobContext:
                 self.event("retry", f"{exc} (retry {transients} in {wait:.1f}s)")
                 self.sleep(wait, "retrying", str(exc))
             except QuotaExhausted as exc:
-                with self.db.atomic():
-                    self._write_calls()
+                with self._transaction():
                     store.pause_provider(self.db, provider, str(exc), self.job.id)
                 raise QuotaPaused(provider, str(exc)) from None
 
@@ -248,8 +254,7 @@ class JobContext:
                      message: str | None = None, *, force: bool = False) -> None:
         self._progress = (current, total, stage, message)
         if self._progress_due(stage, force):
-            with self.db.atomic():
-                self._write_calls()
+            with self._transaction():
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):
                     self._cancel_pending = True
@@ -268,8 +273,7 @@ class JobContext:
         self.set_progress(current, total, before, None, force=True)
 
     def event(self, kind: str, message: str) -> None:
-        with self.db.atomic():
-            self._write_calls()
+        with self._transaction():
             jobs.add_event(self.db, self.job.id, kind, message)
 
 
