@@ -227,7 +227,6 @@ class Database:
             if d > depth:
                 fn()
 
-
     def _hold(self) -> bool:
         """Bind a connection to this thread for a transaction; True if it took one."""
         return False
