@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -247,10 +247,8 @@ def mark_enqueued(db: Database, ids: Sequence[int], now: float | None = None) ->
             db.execute(f"UPDATE jobs SET enqueued_at = ? WHERE id IN ({marks})", (now, *chunk))
 
 
-def claim(db: Database, job_id: int, worker_id: str, lease: float,
-          then: Callable[[str], None] | None = None) -> Job | None:
-    """Take a queued job for this worker; None if it is not queued (any more).
-    `then(job type)` runs in the claim's transaction once the job is claimed."""
+def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None:
+    """Take a queued job for this worker; None if it is not queued (any more)."""
     now = time.time()
     with db.atomic():
         row = db.one(
@@ -264,8 +262,6 @@ def claim(db: Database, job_id: int, worker_id: str, lease: float,
         if row is None:
             return None
         add_event(db, job_id, "running", f"claimed by worker {worker_id}", now)
-        if then is not None:
-            then(row["type"])
     return _job(row, _tags_of(db, [job_id])[job_id] if row["tagged"] else [])
 
 

@@ -117,7 +117,7 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
     paused = (" AND NOT EXISTS (SELECT 1 FROM provider_pauses WHERE provider = ?)"
               if provider is not None else "")
     reason = None
-    # inside another transaction (a claim), part of it: this block raises nothing
+    # inside another transaction, part of it (no savepoint): this block raises nothing
     with db.atomic(lock=f"rate:{bucket}", savepoint=False):
         # one statement reads the bucket and takes the slot
         at = db.scalar(

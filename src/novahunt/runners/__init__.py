@@ -14,12 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from novahunt import jobs, limiter
+from novahunt import jobs
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
 from novahunt.jobs import Job, LostOwnership, Status
-from novahunt.providers.records import PROVIDER
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -39,10 +38,6 @@ RUNNERS: dict[str, str] = {
     kind: f"novahunt.runners.{kind}"
     for kind in ("collect", "verify", "find", "generate", "enrich", "scrape")
 }
-# the endpoint a job type always calls first: its rate slot is reserved in the claim's
-# transaction (one write transaction less per job). A collection served from state.db
-# after all leaves its slot unused: one slot of the shared rate, nothing billed.
-FIRST_CALL: dict[str, str] = {"collect": "domain-search"}
 
 
 def runner_for(kind: str) -> Runner | None:
@@ -56,25 +51,10 @@ def runner_for(kind: str) -> Runner | None:
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
             stop: threading.Event) -> Job | None:
     """Claim and run one job; returns the job as it ended, or None if not claimed."""
-    reserved: dict[str, float] = {}
-
-    def reserve_first(kind: str) -> None:
-        endpoint = FIRST_CALL.get(kind)
-        if endpoint is None:
-            return
-        bucket = f"{PROVIDER}:{endpoint}"
-        try:
-            at = limiter.reserve(db, bucket, settings.rates.get(endpoint, ()),
-                                 max_wait=settings.patience, provider=PROVIDER)
-        except limiter.Paused:
-            return  # the runner's own request meets the pause and waits for credits
-        if at is not None:
-            reserved[bucket] = at
-
-    job = jobs.claim(db, job_id, worker_id, settings.lease, then=reserve_first)
+    job = jobs.claim(db, job_id, worker_id, settings.lease)
     if job is None:
         return None
-    ctx = JobContext(db, settings, job, worker_id, stop, reserved=reserved)
+    ctx = JobContext(db, settings, job, worker_id, stop)
     try:
         _run(ctx)
     except LostOwnership:

@@ -71,7 +71,7 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 class JobContext:
     def __init__(self, db: Database, settings: Settings, job: Job, worker_id: str,
-                 stop: threading.Event, reserved: dict[str, float] | None = None) -> None:
+                 stop: threading.Event) -> None:
         self.db = db
         self.settings = settings
         self.job = job
@@ -90,8 +90,6 @@ class JobContext:
         # requests answered and not yet in the ledger: written by this job's next
         # transaction (the step they paid for, as a rule), or by `flush_calls` at the end
         self._calls: list[tuple[float, CallRecord]] = []
-        # rate slots reserved with the claim, by bucket: the first request uses them
-        self._reserved = dict(reserved or {})
 
     @property
     def progress(self) -> tuple[int, int | None, str, str | None]:
@@ -192,13 +190,11 @@ class JobContext:
     def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
                        started: float, provider: str) -> None:
         left = self.settings.patience - (time.monotonic() - started)
-        at = self._reserved.pop(bucket, None)
-        if at is None:
-            try:
-                at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
-                                     provider=provider)
-            except limiter.Paused as exc:  # another job found the quota exhausted
-                raise QuotaPaused(provider, exc.reason) from None
+        try:
+            at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
+                                 provider=provider)
+        except limiter.Paused as exc:  # another job found the quota exhausted
+            raise QuotaPaused(provider, exc.reason) from None
         if at is None:
             wait = limiter.earliest(self.db, bucket, windows) - time.time()
             raise Postpone(max(1.0, wait), f"{bucket} is busy for {wait:.0f}s")
