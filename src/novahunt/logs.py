@@ -50,10 +50,6 @@ class _RotatingFile(logging.handlers.RotatingFileHandler):
         return int(self.maxBytes > 0 and self.stream.tell() >= self.maxBytes)
 
 
-def _formatter(fmt: str) -> logging.Formatter:
-    return _Formatter(fmt)
-
-
 def setup(stderr_level: int) -> None:
     root = logging.getLogger()
     for handler in _configured:
@@ -62,7 +58,7 @@ def setup(stderr_level: int) -> None:
     root.setLevel(logging.INFO)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level)
-    console.setFormatter(_formatter("%(asctime)s %(levelname)s %(message)s"))
+    console.setFormatter(_Formatter("%(asctime)s %(levelname)s %(message)s"))
     _configured.append(console)
     try:
         folder = paths.ensure_home() / "logs"
@@ -70,7 +66,7 @@ def setup(stderr_level: int) -> None:
         to_file = _RotatingFile(
             folder / "novahunt.log", maxBytes=1_000_000, backupCount=5, encoding="utf-8")
         to_file.setLevel(logging.INFO)
-        to_file.setFormatter(_formatter(FORMAT))
+        to_file.setFormatter(_Formatter(FORMAT))
         _configured.append(to_file)
     except OSError:
         pass  # an unwritable home is reported by the command that needs it

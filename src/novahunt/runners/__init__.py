@@ -75,8 +75,7 @@ def _run(ctx: JobContext) -> None:
 
     def end(status: Status, **how: Any) -> None:
         # the progress as the run left it: step commits may have skipped writing it
-        with ctx.db.atomic():
-            ctx.flush_calls()
+        with ctx.transaction():
             ctx.final = jobs.finish(ctx.db, job, ctx.worker_id, status,
                                     progress=ctx.progress, **how)
 

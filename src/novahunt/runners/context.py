@@ -129,7 +129,7 @@ class JobContext:
         self.db.on_rollback(lambda: self._calls.__setitem__(slice(0, 0), written))
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """A transaction of this job's own: the pending requests go in with it."""
         with self.db.atomic():
             self._write_calls()
@@ -170,7 +170,7 @@ class JobContext:
                     wait = backoff(throttles, self.settings.backoff_base,
                                    self.settings.backoff_max)
                 # everyone sending to this bucket waits, not just this job
-                with self._transaction():
+                with self.transaction():
                     limiter.block(self.db, bucket, time.time() + wait, str(exc))
                 if throttles == 1 or throttles % 10 == 0:
                     self.event("rate_limited", f"{exc} (waiting {wait:.1f}s, #{throttles})")
@@ -183,7 +183,7 @@ class JobContext:
                 self.event("retry", f"{exc} (retry {transients} in {wait:.1f}s)")
                 self.sleep(wait, "retrying", str(exc))
             except QuotaExhausted as exc:
-                with self._transaction():
+                with self.transaction():
                     store.pause_provider(self.db, provider, str(exc), self.job.id)
                 raise QuotaPaused(provider, str(exc)) from None
 
@@ -250,7 +250,7 @@ class JobContext:
                      message: str | None = None, *, force: bool = False) -> None:
         self._progress = (current, total, stage, message)
         if self._progress_due(stage, force):
-            with self._transaction():
+            with self.transaction():
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):
                     self._cancel_pending = True
@@ -269,7 +269,7 @@ class JobContext:
         self.set_progress(current, total, before, None, force=True)
 
     def event(self, kind: str, message: str) -> None:
-        with self._transaction():
+        with self.transaction():
             jobs.add_event(self.db, self.job.id, kind, message)
 
 
