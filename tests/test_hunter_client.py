@@ -134,3 +134,30 @@ def test_the_key_never_appears_in_an_error(box: Sandbox) -> None:
             pytest.raises(TransientError) as unreachable:
         dead.domain_search("acme.example", limit=10, offset=0)
     assert KEY not in str(unreachable.value)
+
+
+def test_the_environments_proxy_carries_the_requests(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sandbox stands in for the proxy: it is sent the absolute URL of a host that
+    # does not resolve, and answers it; without the proxy the call cannot connect
+    monkeypatch.setenv("HTTP_PROXY", box.url.split("/v2")[0])
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with HunterClient(KEY, "http://hunter.invalid/v2", timeout=5.0) as c:
+        page = c.domain_search("acme.example", limit=10, offset=0)
+    assert [p.email for p in page.contacts] == box.emails_of("acme.example")[:10]
+    [request] = box.requests
+    assert request.key_in_header and request.endpoint == "domain-search"
+
+
+def test_no_proxy_sends_the_request_directly(
+    box: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with client(box) as c:
+        assert len(c.domain_search("acme.example", limit=5, offset=0).contacts) == 5
+    monkeypatch.setenv("NO_PROXY", "elsewhere.example")
+    with client(box) as c, pytest.raises(TransientError, match="cannot reach Hunter"):
+        c.domain_search("acme.example", limit=5, offset=0)

@@ -15,8 +15,10 @@ import email.utils
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -146,27 +148,31 @@ def classify(status: int, body_text: str, retry_after: str | None) -> ProviderEr
     return PermanentError(f"Hunter answered {status} {error_id or ''}".rstrip() + said, **kw)
 
 
-def _new_http(api_key: str, base_url: str, timeout: float) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url.rstrip("/") + "/",
-        headers={"X-API-KEY": api_key, "User-Agent": f"novahunt/{__version__}"},
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        follow_redirects=False,
-    )
+def _proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY, NO_PROXY and
+    their lower-case forms), as an httpx.Client would pick it."""
+    proxies = urllib.request.getproxies_environment()
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
+    if not proxies or bypass(url.host, proxies):
+        return None
+    return proxies.get(url.scheme) or proxies.get("all")
 
 
-_shared: dict[tuple[str, str, float], httpx.Client] = {}
+def _new_http(base_url: str) -> httpx.HTTPTransport:
+    return httpx.HTTPTransport(proxy=_proxy_for(httpx.URL(base_url)))
+
+
+_shared: dict[str, httpx.HTTPTransport] = {}
 _shared_lock = threading.Lock()
 
 
-def _shared_http(api_key: str, base_url: str, timeout: float) -> httpx.Client:
-    """httpx clients are thread-safe: the worker's threads share one."""
+def _shared_http(base_url: str) -> httpx.HTTPTransport:
+    """httpx transports are thread-safe: the worker's threads share one."""
     with _shared_lock:
-        client = _shared.get((api_key, base_url, timeout))
-        if client is None:
-            client = _shared[api_key, base_url, timeout] = _new_http(api_key, base_url,
-                                                                     timeout)
-        return client
+        transport = _shared.get(base_url)
+        if transport is None:
+            transport = _shared[base_url] = _new_http(base_url)
+        return transport
 
 
 class HunterClient:
@@ -181,10 +187,17 @@ class HunterClient:
     ) -> None:
         self._key = api_key
         self._on_call = on_call
-        # shared: one httpx client per process for this key and URL, so jobs reuse its
-        # TLS context (20-30 ms to build) and its keep-alive connections
+        # shared: one transport per process for this URL, so jobs reuse its TLS context
+        # (20-30 ms to build) and its keep-alive connections. A GET goes straight to the
+        # transport: an httpx.Client would add cookies, redirects, auth and URL merging,
+        # which a Hunter call has no use for, at a third of the request's CPU time.
         self._owned = not shared
-        self._http = (_shared_http if shared else _new_http)(api_key, base_url, timeout)
+        self._http = (_shared_http if shared else _new_http)(base_url)
+        self._base = base_url.rstrip("/") + "/"
+        self._headers = httpx.Headers({"X-API-KEY": api_key,
+                                       "User-Agent": f"novahunt/{__version__}"})
+        self._extensions = {
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)).as_dict()}
 
     def close(self) -> None:
         if self._owned:
@@ -215,7 +228,13 @@ class HunterClient:
         detail = " ".join(f"{k}={v}" for k, v in clean.items())
         started = time.monotonic()
         try:
-            response = self._http.get(endpoint, params=clean)
+            url = self._base + endpoint + (f"?{urlencode(clean)}" if clean else "")
+            response = self._http.handle_request(httpx.Request(
+                "GET", url, headers=self._headers, extensions=self._extensions))
+            try:
+                response.read()
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             self._record(endpoint, 0, started, "timeout", detail)
             raise TransientError(self._scrub(f"Hunter did not answer in time ({exc})")) from None
