@@ -45,7 +45,7 @@ SAMPLE_EVERY = 0.05   # seconds between psutil samples
 SERVER = textwrap.dedent("""
     import sys, time
     from novahunt.sandbox import Sandbox
-    box = Sandbox(sys.argv[1], free_plan_limit=None)
+    box = Sandbox(sys.argv[1], free_plan=False)
     for spec in sys.argv[2:]:
         name, count = spec.split("=")
         box.add_domain(name, int(count))

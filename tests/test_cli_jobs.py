@@ -120,6 +120,8 @@ def test_list_json_is_newest_first_with_the_same_objects_as_show(
 
 def test_list_filters_by_status_type_and_limit(
         sandbox: Sandbox, cli: Cli, collected: int) -> None:
+    for domain in ("q1.example", "q2.example", "q3.example"):
+        sandbox.add_domain(domain, 5)  # with none, Email Count would complete them at once
     queued = queue(cli, "q1.example", "q2.example", "q3.example")
     assert [j["id"] for j in listed(cli, "--status", "completed")] == [collected]
     assert [j["id"] for j in listed(cli, "--status", "queued")] == queued[::-1]

@@ -16,8 +16,10 @@ from conftest import KEY, Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
-VERIFY_COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at"]
-RESULT_KEYS = {"emails", "verified", "cached", "invalid_syntax", "claimed", "unverified",
+VERIFY_COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at",
+                  "verify_reason"]
+RESULT_KEYS = {"emails", "verified", "cached", "known", "invalid_syntax", "claimed",
+               "refused", "unverified",
                "by_status", "api_calls", "credits"}
 CACHE_KEYS = {"email", "status", "result", "score", "reason", "source",
               "first_verified_at", "last_verified_at", "asked_count"}
@@ -218,9 +220,10 @@ def test_an_unwritable_output_is_refused_before_anything_is_queued(
 
 
 def _by_email(cli: Cli) -> dict[str, list[str]]:
-    """What `verifications --json` says, as the four columns -o writes."""
+    """What `verifications --json` says, as the five columns -o writes."""
     return {r["email"]: [r["status"], r["result"] or "",
-                         "" if r["score"] is None else str(r["score"]), r["last_verified_at"]]
+                         "" if r["score"] is None else str(r["score"]), r["last_verified_at"],
+                         r["reason"] or ""]
             for r in cache(cli)}
 
 
@@ -250,7 +253,7 @@ def test_output_keeps_rows_order_and_columns_and_adds_the_verification(
     assert [r[3] for r in written[1:]] == ["valid", "invalid", "", "valid", "accept_all",
                                            "invalid"]
     known = _by_email(cli)
-    assert written[3][3:] == ["", "", "", ""]
+    assert written[3][3:] == ["", "", "", "", ""]
     for row in written[1:]:
         email = row[1].strip().lower()
         if email:
@@ -330,7 +333,7 @@ def test_collect_verify_verifies_every_collected_email_and_results_show_it(
     assert check["params"]["emails"] == 12
     assert shown(cli, collect)["result"]["verify_job"] == check["id"]
     result = shown(cli, check["id"])["result"]
-    assert result["verified"] + result["cached"] == 12
+    assert result["verified"] + result["cached"] + result["known"] == 12
     assert sum(result["by_status"].values()) == 12
 
     out, _ = ok(cli, "results", "cv.example", "--format", "csv")
@@ -346,6 +349,9 @@ def test_collect_verify_verifies_every_collected_email_and_results_show_it(
 def test_collect_verify_again_is_served_from_state_db_and_the_cache(
         sandbox: Sandbox, inline_worker: WorkerRuntime, cli: Cli) -> None:
     sandbox.add_domain("again.example", 15)
+    for email in sandbox.emails_of("again.example"):
+        if sandbox.verdict(email) == "unknown":  # not cached, on purpose: asked again
+            sandbox.set_verdict(email, "valid")
     collect_and_verify(inline_worker, cli, "again.example")
     searches, verifies = sandbox.count("domain-search"), sandbox.count("email-verifier")
     second = json.loads(ok(cli, "collect", "again.example", "--verify", "--json")[0])

@@ -134,10 +134,10 @@ def test_quota_exhausted_pauses_every_job_until_credits_are_back(
     drain(inline_worker)
     first, second = jobs.get(state, j1.id), jobs.get(state, j2.id)
     for job in (first, second):
-        assert job.status is Status.RETRYING and job.waiting_for == "hunter"
+        assert job.status is Status.RETRYING and job.waiting_for == "hunter:search"
         assert job.errors == 0  # waiting for credits is not the job's failure
     assert "quota" in (first.error or "").lower() or "subscription" in (first.error or "")
-    # the second job never called Hunter: the provider is paused
+    # the second job never called Hunter: search credits are paused
     assert sandbox.count("domain-search") == 1
     # the worker's account check sees credits (free call) and wakes both jobs
     inline_worker.check_quota()
@@ -157,10 +157,10 @@ def test_quota_running_out_mid_collection_loses_nothing_and_wastes_nothing(
     [job] = submit_collect(state, "mid.example")
     drain(inline_worker)
     waiting = jobs.get(state, job.id)
-    assert waiting.status is Status.RETRYING and waiting.waiting_for == "hunter"
+    assert waiting.status is Status.RETRYING and waiting.waiting_for == "hunter:search"
     assert len(emails_in_db(state, "mid.example")) == 30
     inline_worker.check_quota()  # still no credits: stays paused, no search sent
-    assert jobs.get(state, job.id).waiting_for == "hunter"
+    assert jobs.get(state, job.id).waiting_for == "hunter:search"
     assert sandbox.count("domain-search") == 4
     sandbox.searches_available = 100  # the user bought credits
     inline_worker.check_quota()
@@ -173,7 +173,7 @@ def test_quota_running_out_mid_collection_loses_nothing_and_wastes_nothing(
 def test_free_plan_pagination_error_completes_with_what_it_got(
         state: Database, inline_worker: WorkerRuntime, monkeypatch: pytest.MonkeyPatch,
         home: object) -> None:
-    with Sandbox("k" * 20, free_plan_limit=10) as box:
+    with Sandbox("k" * 20, free_plan=True) as box:
         monkeypatch.setenv("NOVAHUNT_HUNTER_URL", box.url)
         monkeypatch.setenv("HUNTER_API_KEY", "k" * 20)
         monkeypatch.setenv("HUNTER_PAGE_SIZE", "10")

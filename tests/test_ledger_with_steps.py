@@ -151,7 +151,7 @@ def test_a_request_that_ran_out_of_quota_is_billed_once_across_runs(
     [job] = submit_collect(state, "broke.example")
     drain(inline_worker)
     paused = jobs.get(state, job.id)
-    assert paused.status is Status.RETRYING and paused.waiting_for == "hunter"
+    assert paused.status is Status.RETRYING and paused.waiting_for == "hunter:search"
     assert ledger_of(state, job.id) == [(402, "payment_required")]
 
     inline_worker.check_quota()  # the sandbox has credits: the job is due again

@@ -170,12 +170,13 @@ def test_two_worker_processes_stay_under_the_servers_limit(
         workers = [spawn("worker", "--concurrency", "4", "--burst") for _ in range(2)]
         for w in workers:
             assert w.wait(timeout=120) == 0
-        statuses = [r.status for r in box.requests]
+        # the pre-check's Email Count and account requests (free) come before the work
+        statuses = [r.status for r in box.requests if r.endpoint == "domain-search"]
     # On a quiet machine this is 0 (bench/rate_limit.py: 0 in 12 runs). On two busy cores
     # a thread can reach the server late enough to share a window with the next slots;
     # one such 429 is waited out and costs nothing, so at most one is tolerated here.
     assert statuses.count(429) <= 1
-    served = [r for r in box.requests if r.status == 200]
+    served = [r for r in box.requests if r.status == 200 and r.endpoint == "domain-search"]
     assert len(served) == 40 and len(statuses) == 40 + statuses.count(429)
     ids = [item["id"] for item in json.loads(queued.stdout)]
     assert all(jobs.get(state, i).status is Status.COMPLETED for i in ids)

@@ -22,7 +22,10 @@ def test_stats_counts_requests_credits_cache_hits_jobs_and_workers(
     assert code == 0
     data = json.loads(out)
     rows = {(r["endpoint"], r["status"]): r for r in data["requests"]}
-    assert rows[("domain-search", 200)]["count"] == 2
+    # s2.example: Email Count (free) says 0 emails, so no Domain Search is made for it
+    assert rows[("domain-search", 200)]["count"] == 1
+    assert rows[("email-count", 200)]["count"] == 2
+    assert rows[("email-count", 200)]["credits"] == 0
     assert rows[("domain-search", 429)]["count"] == 1
     assert data["credits"] == {"search": 3}  # 25 emails -> 3 credits, empty answer free
     assert data["throttled"] == 1
@@ -55,7 +58,7 @@ def test_account_resumes_jobs_waiting_for_credits(
     sandbox.searches_available = 0
     assert cli("collect", "w.example")[0] == 0
     drain(inline_worker)
-    assert json.loads(cli("jobs", "show", "1", "--json")[1])["waiting_for"] == "hunter"
+    assert json.loads(cli("jobs", "show", "1", "--json")[1])["waiting_for"] == "hunter:search"
     assert json.loads(cli("account", "--json")[1])["resumed_jobs"] is None  # still none
     sandbox.searches_available = 10
     assert json.loads(cli("account", "--json")[1])["resumed_jobs"] == 1
@@ -66,11 +69,14 @@ def test_account_resumes_jobs_waiting_for_credits(
 def test_bulk_collect_warns_when_credits_are_short(
         sandbox: Sandbox, cli: Cli, tmp_path: Path) -> None:
     sandbox.searches_available = 2
+    # Email Count (free) gives the exact cost: 15 -> 2 credits, 30 -> 3, none -> 0
+    sandbox.add_domain("one.example", 15)
+    sandbox.add_domain("two.example", 30)
     listing = tmp_path / "domains.txt"
     listing.write_text("one.example\ntwo.example\nthree.example\n")
     code, _, err = cli("collect", "--file", str(listing))
     assert code == 0
-    assert "need at least 3 search credits" in err and "2 left" in err
+    assert "3 domains need 5 search credits" in err and "2 left" in err
     assert "queueing anyway" in err
     code, _, err = cli("collect", "--file", str(listing), "--yes", "--refresh")
     assert code == 0

@@ -266,15 +266,18 @@ def test_without_savepoint_at_depth_zero_is_a_transaction(
 
 
 def test_values_come_back_the_same_on_both(backend: str, state: Database) -> None:
-    # ids from identity/rowid columns, sums as ints, flags as 0/1, times as floats
+    # ids from identity/rowid columns, sums of integers as ints, flags as 0/1, times and
+    # credits (REAL since m013: a verification can cost 0.5) as floats
     state.executemany(
         "INSERT INTO api_calls (at, provider, endpoint, status, credits) VALUES (?, ?, ?, ?, ?)",
-        [(1.5, "hunter", "domain-search", 200, 1), (2.25, "hunter", "domain-search", 200, 2)])
-    row = state.one("SELECT COUNT(*) AS n, SUM(credits) AS c, MAX(at) AS last FROM api_calls")
+        [(1.5, "hunter", "domain-search", 200, 1), (2.25, "hunter", "domain-search", 429, 2)])
+    row = state.one("SELECT COUNT(*) AS n, SUM(status) AS s, SUM(credits) AS c,"
+                    " MAX(at) AS last FROM api_calls")
     assert row is not None
-    assert (row["n"], row["c"], row["last"]) == (2, 3, 2.25)
-    assert type(row["c"]) is int and type(row["last"]) is float
-    assert sorted(row.keys()) == ["c", "last", "n"]
+    assert (row["n"], row["s"], row["c"], row["last"]) == (2, 629, 3, 2.25)
+    assert type(row["s"]) is int and type(row["last"]) is float
+    assert type(row["c"]) is float
+    assert sorted(row.keys()) == ["c", "last", "n", "s"]
     state.execute("INSERT INTO domains (domain, accept_all, updated_at) VALUES (?, ?, ?)",
                   ("flag.example", True, 0))
     assert state.scalar("SELECT accept_all FROM domains") == 1

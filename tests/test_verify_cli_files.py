@@ -25,7 +25,7 @@ def test_a_csv_is_verified_and_written_back_in_order_with_columns(
     with out.open(newline="") as fh:
         rows = list(csv.reader(fh, delimiter=";"))
     assert rows[0] == ["Name", "E-Mail", "City", "verify_status", "verify_result",
-                       "verify_score", "verified_at"]
+                       "verify_score", "verified_at", "verify_reason"]
     assert [r[0] for r in rows[1:]] == ["Ann", "Bob", "Nobody", "Ann again", "Bad"]
     assert [r[3] for r in rows[1:]] == ["valid", "invalid", "", "valid", "invalid"]
     assert sandbox.count("email-verifier") == 2  # Ann once, Bob once, bad syntax never

@@ -36,16 +36,19 @@ def submit(db: Database, specs: Sequence[NewJob]) -> list[tuple[Job, bool]]:
 
 
 def retry(db: Database, ids: Sequence[int]) -> list[Job]:
-    """Revive failed or canceled jobs. A user retrying means "I fixed it", so a quota
-    pause on the provider is lifted too."""
+    """Revive failed or canceled jobs. A user retrying means "I fixed it", so the
+    provider's quota pauses (every kind) are lifted too."""
     revived = jobs.revive(db, ids)
-    resume(db, PROVIDER)
+    for key in store.provider_pauses(db):
+        if key.startswith(f"{PROVIDER}:"):
+            resume(db, key)
     send(db, revived)
     return revived
 
 
-def resume(db: Database, provider: str) -> int:
-    """Lift a provider's quota pause; jobs waiting for it become due at once (the
-    worker's upkeep queues them). Returns how many jobs were waiting."""
-    store.resume_provider(db, provider)
-    return jobs.wake_waiting(db, provider)
+def resume(db: Database, key: str) -> int:
+    """Lift a quota pause (a pause key: "hunter:search", "hunter:verification"); jobs
+    waiting for it become due at once (the worker's upkeep queues them). Returns how
+    many jobs were waiting."""
+    store.resume_provider(db, key)
+    return jobs.wake_waiting(db, key)

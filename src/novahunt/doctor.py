@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from novahunt import account, config, db, migrations, paths, telemetry
+from novahunt import account, config, db, ledger, migrations, paths, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import (
@@ -142,12 +142,22 @@ def check_key(database: Database | None, settings: Settings | None) -> Check:
     except ProviderError as exc:
         return Check("api key", Level.FAIL, f"{shown}: could not ask Hunter: {_line(exc)}")
     left = []
-    if info.searches_left is not None:
-        left.append(f"{info.searches_left} searches")
-    if info.verifications_left is not None:
-        left.append(f"{info.verifications_left} verifications")
+    if info.single_credit:  # one bucket: its `remaining`, never available - used
+        if info.credits_remaining is not None:
+            left.append(f"{ledger.credits_text(info.credits_remaining)} credits")
+    else:
+        if info.searches_left is not None:
+            left.append(f"{info.searches_left} searches")
+        if info.verifications_left is not None:
+            left.append(f"{info.verifications_left} verifications")
     plan = f"plan {info.plan_name}" if info.plan_name else "accepted"
     tail = f", {' and '.join(left)} left" if left else ""
+    paused = account.paused_kinds(database)
+    if paused:
+        kinds = " and ".join(paused)
+        return Check("api key", Level.WARN,
+                     f"{shown} accepted by Hunter: {plan}{tail}; {kinds} paused for the "
+                     "quota: jobs wait until the worker sees credits (or `novahunt resume`)")
     return Check("api key", Level.OK, f"{shown} accepted by Hunter: {plan}{tail}")
 
 

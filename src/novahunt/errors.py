@@ -15,7 +15,8 @@
             ├── AuthError          exit 3  401: the key is missing or refused
             ├── QuotaExhausted             402, billing-period 429, restricted account
             ├── PaginationLimit            400 pagination_error: the plan stops here
-            └── DataClaimed                451: the person asked not to be processed
+            └── ItemRefused                one address or person refused, not the request:
+                └── DataClaimed            451: the person asked not to be processed
 
 The CLI turns any NovahuntError into one line on stderr and its exit code, in one place.
 Provider errors never carry the API key: the client scrubs it before raising.
@@ -111,5 +112,10 @@ class PaginationLimit(PermanentError):
     pass
 
 
-class DataClaimed(PermanentError):
+class ItemRefused(PermanentError):
+    """Hunter refused one item of a list (400 `invalid_email`, `invalid_domain`,
+    `invalid_first_name`, ...; 451): record it on that item, go on with the rest."""
+
+
+class DataClaimed(ItemRefused):
     pass

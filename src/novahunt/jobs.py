@@ -99,6 +99,9 @@ class NewJob:
     max_attempts: int = 3
     # set to complete the job at creation (a fresh result served from state.db)
     result: dict[str, Any] | None = None
+    # with `result`: why no request was needed, when it is not a copy served from
+    # state.db (Hunter has no emails): the event says so and no cache hit is counted
+    completed_because: str | None = None
     # the input list of a list job (verify's emails), stored as job items
     items: Sequence[str] = ()
 
@@ -223,10 +226,12 @@ def create(db: Database, specs: Iterable[NewJob],
                 if tags:  # the webhook's body shows them
                     db.executemany("INSERT INTO job_tags (job_id, tag) VALUES (?, ?)", tags)
                     tags = []
-                add_event(db, job_id, "completed", "served from state.db: no API call", now)
+                add_event(db, job_id, "completed",
+                          spec.completed_because or "served from state.db: no API call", now)
                 webhooks.job_ended(db, job_id, now)
-                ledger.record_cache_hit(db, spec.type, job_id,
-                                        int((spec.result or {}).get("saved_credits", 0)))
+                if spec.completed_because is None:
+                    ledger.record_cache_hit(db, spec.type, job_id,
+                                            int((spec.result or {}).get("saved_credits", 0)))
             else:
                 events.append((job_id, now, str(status), "created"))
             out.append((job_id, True))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from novahunt.db import Database
 from novahunt.providers.records import CallRecord
@@ -37,14 +37,34 @@ def record_calls(db: Database, calls: Sequence[tuple[float, CallRecord]],
          c.credits, c.credit_kind) for at, c in calls])
 
 
-def usage_of_job(db: Database, job_id: int) -> dict[str, int]:
+class Usage(TypedDict):
+    """What a job's requests were and cost, as its result carries it."""
+
+    api_calls: int
+    credits: float   # 0.5 steps: a verification on a single-credit plan
+
+
+def amount(value: float | None) -> float:
+    """A credit figure as data: whole numbers as ints (3, not 3.0), halves as 0.5. SQLite
+    and PostgreSQL sum REAL columns to floats; JSON and /metrics should not show it."""
+    number = round(float(value or 0), 4)
+    return int(number) if number.is_integer() else number
+
+
+def credits_text(value: float | None) -> str:
+    """A credit figure for people: "3", "0.5", "1250.5"."""
+    return str(amount(value))
+
+
+def usage_of_job(db: Database, job_id: int) -> Usage:
     """What a job's requests were and cost: `{"api_calls": n, "credits": n}`."""
     row = db.one("SELECT COUNT(*), COALESCE(SUM(credits), 0) FROM api_calls WHERE job_id = ?",
                  (job_id,))
-    return {"api_calls": int(row[0]) if row else 0, "credits": int(row[1]) if row else 0}
+    return {"api_calls": int(row[0]) if row else 0, "credits": amount(row[1]) if row else 0}
 
 
-def record_cache_hit(db: Database, kind: str, job_id: int | None, saved_credits: int) -> None:
+def record_cache_hit(db: Database, kind: str, job_id: int | None,
+                     saved_credits: float) -> None:
     db.execute("INSERT INTO cache_hits (at, kind, job_id, saved_credits) VALUES (?, ?, ?, ?)",
                (time.time(), kind, job_id, saved_credits))
 
@@ -52,21 +72,21 @@ def record_cache_hit(db: Database, kind: str, job_id: int | None, saved_credits:
 def summary(db: Database, since: float) -> dict[str, Any]:
     requests = [
         {"provider": r["provider"], "endpoint": r["endpoint"], "status": r["status"],
-         "count": r["n"], "credits": r["credits"]}
+         "count": r["n"], "credits": amount(r["credits"])}
         for r in db.query(
             "SELECT provider, endpoint, status, COUNT(*) AS n, COALESCE(SUM(credits), 0)"
             " AS credits FROM api_calls WHERE at >= ? GROUP BY provider, endpoint, status"
             " ORDER BY provider, endpoint, status", (since,))
     ]
     credits = {
-        r["credit_kind"]: r["n"] for r in db.query(
+        r["credit_kind"]: amount(r["n"]) for r in db.query(
             "SELECT credit_kind, SUM(credits) AS n FROM api_calls WHERE at >= ?"
-            " AND credit_kind IS NOT NULL GROUP BY credit_kind", (since,))
+            " AND credit_kind IS NOT NULL GROUP BY credit_kind ORDER BY credit_kind", (since,))
     }
     hits = {
-        r["kind"]: {"count": r["n"], "saved_credits": r["saved"]} for r in db.query(
+        r["kind"]: {"count": r["n"], "saved_credits": amount(r["saved"])} for r in db.query(
             "SELECT kind, COUNT(*) AS n, COALESCE(SUM(saved_credits), 0) AS saved"
-            " FROM cache_hits WHERE at >= ? GROUP BY kind", (since,))
+            " FROM cache_hits WHERE at >= ? GROUP BY kind ORDER BY kind", (since,))
     }
     span = db.one("SELECT MIN(at) AS first, MAX(at) AS last FROM api_calls WHERE at >= ?",
                   (since,))

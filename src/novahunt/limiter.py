@@ -34,6 +34,7 @@ HUNTER_LIMITS = {
     "domain-search": "15/s,500/min",
     "email-finder": "15/s,500/min",
     "email-verifier": "10/s,300/min",
+    "email-count": "15/s,500/min",  # free, but throttled like the rest
 }
 
 
@@ -94,7 +95,8 @@ _pruned: dict[tuple[str, str], float] = {}
 
 
 class Paused(Exception):
-    """The provider is paused for its quota: nothing is reserved until it resumes."""
+    """A kind of credit is paused for its quota: nothing is reserved for it until it
+    resumes."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -112,7 +114,8 @@ def reserve(db: Database, bucket: str, windows: tuple[Window, ...], *,
             ) -> float | None:
     """Reserve the next send time for `bucket`; None if it is more than `max_wait`
     away (nothing is reserved then, so a postponed job wastes no slot). With
-    `provider`, raises `Paused` while that provider is paused for its quota."""
+    `provider`, a pause key ("hunter:search"), raises `Paused` while that kind of
+    credit is paused for its quota."""
     now = time.time() if now is None else now
     paused = (" AND NOT EXISTS (SELECT 1 FROM provider_pauses WHERE provider = ?)"
               if provider is not None else "")

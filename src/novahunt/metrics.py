@@ -39,8 +39,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from novahunt import account, jobs, ledger, runners, store, telemetry
 from novahunt import db as state_db
-from novahunt import jobs, ledger, runners, store, telemetry
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.db import connect as db_connect
@@ -148,7 +148,8 @@ class StateCollector(Collector):
 
         credits = CounterMetricFamily(
             "novahunt_credits_spent", "Provider credits billed, by kind (search, "
-            "verification), from the API-call ledger.", labels=["kind"])
+            "verification), from the API-call ledger: what Hunter bills (0.5 a "
+            "verification on single-credit plans).", labels=["kind"])
         for kind, n in sorted(summary["credits"].items()):
             credits.add_metric([kind], n)
         yield credits
@@ -165,9 +166,12 @@ class StateCollector(Collector):
         yield saved
 
         paused = GaugeMetricFamily(
-            "novahunt_provider_paused", "1 while the provider's quota is exhausted and "
-            "jobs wait for credits.", labels=["provider"])
-        paused.add_metric([PROVIDER], 0 if store.provider_pause(db, PROVIDER) is None else 1)
+            "novahunt_provider_paused", "1 while this kind of the provider's credits "
+            "(search, verification) is exhausted and jobs wait for it.",
+            labels=["provider", "kind"])
+        pauses = store.provider_pauses(db)
+        for kind in account.KINDS:  # both, zeros included
+            paused.add_metric([PROVIDER, kind], int(account.pause_key(kind) in pauses))
         yield paused
 
         heartbeat = GaugeMetricFamily(

@@ -328,6 +328,71 @@ def m011_due_jobs_index(db: Database) -> None:
     db.ddl("DROP INDEX jobs_status_run_at")
 
 
+def m012_keep_what_hunter_returns(db: Database) -> None:
+    # Everything Hunter answers was paid for; these columns keep what was dropped before.
+    # Domain Search's title as the page wrote it ("VP of Sales"), beside the cleaned one
+    db.ddl("ALTER TABLE contacts ADD COLUMN position_raw TEXT")
+    # the company the Email Finder names for a person it found
+    db.ddl("ALTER TABLE contacts ADD COLUMN company TEXT")
+    # the organisation's other domains (a JSON list of names), from Domain Search
+    db.ddl("ALTER TABLE domains ADD COLUMN linked_domains TEXT")
+    # an Email Finder answer served again from state.db carries what Hunter said with it:
+    # the person's title, company and profiles, and Hunter's own verification of the
+    # address, which spares a paid Email Verifier call later
+    for column in ("position TEXT", "company TEXT", "linkedin TEXT", "twitter TEXT",
+                   "phone_number TEXT", "accept_all INTEGER", "verification_status TEXT",
+                   "verification_date TEXT"):
+        db.ddl(f"ALTER TABLE person_lookups ADD COLUMN {column}")
+
+
+def m013_plans_and_quotas_per_kind(db: Database) -> None:
+    # Hunter bills half a credit per verification on single-credit plans, so credits are
+    # REAL (DOUBLE PRECISION on PostgreSQL, where the INTEGER columns were BIGINT and
+    # would round 0.5 away). Only PostgreSQL can ALTER a column's type: each column is
+    # rebuilt instead (add, copy, drop, rename), which SQLite (3.35+) accepts as well.
+    for table, column in (("api_calls", "credits"), ("cache_hits", "saved_credits")):
+        db.ddl(f"ALTER TABLE {table} ADD COLUMN {column}_real REAL NOT NULL DEFAULT 0")
+        db.execute(f"UPDATE {table} SET {column}_real = {column} WHERE {column} <> 0")
+        db.ddl(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.ddl(f"ALTER TABLE {table} RENAME COLUMN {column}_real TO {column}")
+    # the provider's plan as its account endpoint last described it (the JSON of its
+    # `data`): billing and collect must know a single-credit or a free plan without
+    # asking Hunter before every job
+    db.ddl(
+        """
+        CREATE TABLE provider_accounts (
+            provider TEXT PRIMARY KEY,
+            answer TEXT NOT NULL,
+            fetched_at REAL NOT NULL
+        )
+        """
+    )
+    # A quota pause is per kind of credit now ("hunter:search", "hunter:verification"):
+    # with separate quotas, spent verifications must not stop searches (HELP). A pause of
+    # the whole provider becomes the kind the job that hit it asked for; when that is
+    # unclear (enrich asks for both, or the job is gone), both kinds: the worker's next
+    # account check lifts the one that has credits.
+    kinds = {"verify": ("verification",), "generate": ("verification",),
+             "collect": ("search",), "find": ("search",)}
+    for row in db.query(
+            "SELECT p.reason, p.job_id, p.since, j.type FROM provider_pauses p"
+            " LEFT JOIN jobs j ON j.id = p.job_id WHERE p.provider = 'hunter'"):
+        for kind in kinds.get(row["type"], ("search", "verification")):
+            db.execute("INSERT INTO provider_pauses (provider, reason, job_id, since)"
+                       " VALUES (?, ?, ?, ?)",
+                       (f"hunter:{kind}", row["reason"], row["job_id"], row["since"]))
+    db.execute("DELETE FROM provider_pauses WHERE provider = 'hunter'")
+    db.execute(
+        "UPDATE jobs SET waiting_for = CASE WHEN type IN ('verify', 'generate')"
+        " THEN 'hunter:verification' ELSE 'hunter:search' END WHERE waiting_for = 'hunter'")
+    # a job now waiting for a kind that is not paused has nothing to wait for
+    now = time.time()
+    db.execute(
+        "UPDATE jobs SET waiting_for = NULL, run_at = ?, updated_at = ?"
+        " WHERE status = 'retrying' AND waiting_for IN ('hunter:search', 'hunter:verification')"
+        " AND waiting_for NOT IN (SELECT provider FROM provider_pauses)", (now, now))
+
+
 MIGRATIONS: list[Migration] = [
     m001_create_jobs,
     m002_create_contacts,
@@ -340,6 +405,8 @@ MIGRATIONS: list[Migration] = [
     m009_listing_indexes,
     m010_contacts_by_email,
     m011_due_jobs_index,
+    m012_keep_what_hunter_returns,
+    m013_plans_and_quotas_per_kind,
 ]
 
 

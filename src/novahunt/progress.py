@@ -48,8 +48,9 @@ def describe(job: Job) -> str:
         return f"completed: {job.result.get('email') or 'no address found'}"
     if job.status is Status.COMPLETED and job.result and job.type == "verify":
         r = job.result
-        return (f"completed: {r['verified']} verified, {r['cached']} cached, "
-                f"{r['invalid_syntax']} bad syntax")
+        text = (f"completed: {r['verified']} verified, "
+                f"{r['cached'] + r.get('known', 0)} cached, {r['invalid_syntax']} bad syntax")
+        return text + (f", {r['refused']} refused by Hunter" if r.get("refused") else "")
     if job.status is Status.COMPLETED and job.result and "emails_found" in job.result:
         return (f"completed: {job.result['emails_found']} emails on "
                 f"{job.result['pages_fetched']} pages")

@@ -1,53 +1,77 @@
-"""A small Hunter.io-compatible API server on 127.0.0.1, for `novahunt demo` and the tests.
+"""A Hunter.io API v2 look-alike on 127.0.0.1, for `novahunt demo`, the tests and bench/.
 
 Design
 ------
-The sandbox speaks the wire format of Hunter's API v2 closely enough that the real client
-code runs against it unchanged: the same URLs (`/v2/domain-search`, `/v2/email-verifier`,
-`/v2/account`), the same authentication (`X-API-KEY` header, or the older `api_key` query
-parameter), the same JSON shapes (copied from the current jbuilder-shaped Domain Search body and
-from a current Email Verifier body) and the same error bodies
-`{"errors": [{"id", "code", "details"}]}` with the ids and messages Hunter actually sends.
-Only the shapes are copied: every person, address and company here is made up, and the demo
-domains live under the reserved `.example` TLD so they can never be mistaken for real ones.
+The sandbox behaves the way Hunter's API v2 is documented to behave (../shared/HUNTER-API.md
+has each rule with its source; tests/test_sandbox_speaks_hunter.py pins each one), closely
+enough that the real client runs against it unchanged: the same URLs (`/v2/domain-search`,
+`/v2/email-finder`, `/v2/email-verifier`, `/v2/email-count`, `/v2/account`), the same JSON
+shapes (copied from the jbuilder-shaped bodies in Hunter's MCP server and from current
+Verifier bodies) and the same error bodies `{"errors": [{"id", "code", "details"}]}` with
+Hunter's ids. Only the shapes are copied: every person, address and company is made up, and
+the demo domains live under the reserved `.example` TLD. It imports nothing of novahunt.
 
-Contacts are generated once, in `add_domain`, from a `random.Random` seeded with
-`seed` and the domain, so a given sandbox always holds the same contacts. Only what paging and
-filtering need (address, names, seniority, department) is kept per contact; the rest of an
-entry (confidence, sources, position, verification...) is rendered when a page is served, from
-a per-entry RNG, so a page costs O(page size) even for a 50,000-address domain. Filtered views
-are computed once per filter combination and cached.
+Contacts are generated once, in `add_domain`, from a `random.Random` seeded with `seed` and the
+domain, so a given sandbox always holds the same contacts. Only what paging and filtering need
+is kept per contact; the rest of an entry (confidence, sources, position, links...) is rendered
+when served, from a per-entry RNG, so a page costs O(page size) even for 50,000 addresses.
 
 Each request goes through, in order:
 
-1. injected faults (`inject`): the next queued `Fault` for the endpoint (and domain, or email
-   for the Email Verifier) is consumed first, so a test can make any request answer anything,
-   even before auth;
-2. authentication -> 401 `authentication_failed`;
+1. injected faults (`inject`): the next queued `Fault` for the endpoint (and domain, or email)
+   is consumed first, so a test can make any request answer anything, even before auth;
+2. authentication: the key as the `X-API-KEY` header, `Authorization: Bearer KEY` or
+   `?api_key=` (that order when several are sent) -> else 401 `authentication_failed`.
+   Email Count needs no key, but a wrong key that is sent is still a 401;
 3. the optional sliding-window rate limit -> 429 `too_many_requests` with `Retry-After`;
-4. the credit quota (`searches_available`, `verifications_available`) -> Hunter's billing 429;
-5. the endpoint itself, including Hunter's parameter validation (400 `wrong_params`,
-   400 `pagination_error`), the free-plan cap on how deep results may be read and a domain's
-   `flaky` probability (429 `too_many_requests` with `Retry-After: 1`).
+4. separate quotas only: a spent `searches_available` refuses Domain Search and the Finder,
+   a spent `verifications_available` the Verifier, with Hunter's billing-period 429;
+5. the endpoint, with Hunter's validation and its per-item errors, then billing.
 
-Every request, faulted and dropped ones included, is appended to `Sandbox.requests` (with the
-API key removed) so tests can assert on exactly what the client sent. Successful Domain Search
-answers are billed like Hunter bills them: one search credit per started block of 10 addresses
-returned, nothing for an empty answer (`searches_used`).
+What the endpoints do:
 
-Email Verifier: each email gets a deterministic verdict (`status` valid / invalid / accept_all
-/ unknown / disposable / webmail, from `seed` and the lower-cased email; addresses at a domain
-added as accept_all, webmail or disposable get that status; `set_verdict` overrides it) and a
-body in the current shape (`status` plus the deprecated `result`), or the legacy one without
-`status` when `legacy_verifier` is set. `pending` makes an email answer 202 with an empty body
-a few times first, `claimed` makes it answer 451 `claimed_email`, and `SMTP_FAILURE_222` can be
-injected. Only 200 answers cost a verification credit (`verifications_used`, `verified`).
+- Domain Search: `domain` or `company` (the organization a domain was added with); `limit`
+  1..100, default 10; `type`, `seniority`, `department` filters applied before paging, bad
+  values 400 `invalid_type` / `invalid_seniority` / `invalid_department`; neither domain nor
+  company 400 `wrong_params`. On the free plan (`free_plan=True`) any `limit + offset > 10` is
+  400 `pagination_error` "The search results are limited to 10 email addresses on your current
+  plan.", even a first `limit=100`. Entries carry `verification {date, status}`: for a share
+  (`fresh_verdict_share`) of addresses, the verdict the Email Verifier gives them when it is
+  one Hunter bills, dated within the month; else both null. A domain's `flaky` probability
+  answers 429 with `Retry-After: 1`.
+- Email Count: free and never refused for quota; counts of the same contacts by type,
+  department (14) and seniority (3); an unknown domain is all zeros.
+- Email Finder: 400 `wrong_params`, `invalid_first_name`, `invalid_last_name`,
+  `invalid_full_name`, `invalid_max_duration` (outside 3..20), `invalid_domain` (a domain
+  added with `no_mx=True`, or no host name); 451 `claimed_email` for an address in `claimed`.
+  A listed person is answered with the fields their Domain Search entry shows; someone else
+  gets a guess from the domain's pattern; otherwise the documented 200 with null fields.
+- Email Verifier: a deterministic verdict per address (valid / invalid / accept_all / unknown
+  / disposable / webmail, from `seed`; accept_all, webmail, disposable and no_mx domains decide
+  it; `set_verdict` overrides it), in the current shape (`status` plus the deprecated `result`)
+  or the legacy one (`legacy_verifier`). A missing `email` is 400 `wrong_params`, a value that
+  is not an address 400 `invalid_email`; `claimed` answers 451, `pending` 202 with an empty
+  body first, and `SMTP_FAILURE_222` can be injected.
+- Account: the plan's shape: separate quotas `requests {searches, verifications}` as
+  `{used, available}`; `single_credit=True` adds `credits {used, available, remaining}`
+  (floats). `plan_name` "Free" / level 0 on the free plan.
+
+Billing is Hunter's (HELP, PLUG): a Domain Search bills 1 search credit per started 10
+addresses returned, the Finder 1 per address found (a miss nothing), the Verifier only valid,
+invalid and accept_all answers (unknown, webmail, disposable, 202 and 222 are free), Email
+Count and Account nothing. On a single-credit plan everything draws on `credits_available`, a
+billed verification costing 0.5, and a request whose bill does not fit in what is left answers
+402 `payment_required`; one that bills nothing is still answered. `searches_used`,
+`verifications_used`, `credits_used`, `verified(email)` and `billed_verifications(email)`
+report it.
+
+Every request, faulted and dropped ones included, is appended to `Sandbox.requests` (without
+the API key, saying how it came) so tests can assert on exactly what the client sent.
 
 The server is `http.server.ThreadingHTTPServer` in a daemon thread, HTTP/1.1 with keep-alive,
 silent on stderr. `stop()` also closes idle keep-alive connections, so a stopped sandbox really
 stops answering.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -72,16 +96,20 @@ from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "BILLED_STATUSES",
     "BROKEN_JSON",
     "CLAIMED_EMAIL_451",
+    "DEPARTMENTS",
     "QUOTA_402",
     "QUOTA_429_BILLING",
     "QUOTA_429_VERIFICATIONS",
     "RATE_LIMIT_403",
     "RESTRICTED_ACCOUNT",
+    "SENIORITIES",
     "SERVER_ERROR_HTML",
     "SMTP_FAILURE_222",
     "TOO_MANY_REQUESTS",
+    "TYPES",
     "UNAUTHORIZED",
     "UNPROCESSABLE",
     "VERIFICATION_PENDING_202",
@@ -95,6 +123,11 @@ __all__ = [
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
+FREE_PLAN_RESULTS = 10  # how deep a free plan may read a domain's results
+MIN_DURATION, MAX_DURATION = 3, 20  # the Email Finder's max_duration bounds, seconds (DOCS)
+# A host name: dot-separated labels of letters, digits and inner hyphens.
+_DOMAIN_SHAPE = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+_TYPE_DETAILS = "The parameter 'type' should be 'personal' or 'generic'."
 
 # --------------------------------------------------------------------------------------------
 # Faults
@@ -237,7 +270,12 @@ _DEFAULT_ERROR_IDS = {
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the sandbox saw it; `params` never holds the API key."""
+    """One request as the sandbox saw it; `params` never holds the API key.
+
+    `key_in_header` is the `X-API-KEY` header, `key_in_url` the `api_key` query parameter,
+    `key_in_bearer` an `Authorization: Bearer KEY` header (each says the key was sent that way,
+    right or wrong); `key_via` names the one the sandbox checked, None when none was sent.
+    """
 
     method: str
     endpoint: str
@@ -246,6 +284,8 @@ class RequestRecord:
     key_in_url: bool
     status: int
     at: float
+    key_in_bearer: bool = False
+    key_via: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,6 +361,9 @@ _EXECUTIVE_TITLES = ("CEO", "COO", "Co-founder", "Founder & CEO", "Managing Dire
 _SOURCE_PATHS = ("/about", "/team", "/about/team", "/contact", "/press", "/careers", "/blog")
 
 
+TYPES = ("personal", "generic")
+
+
 class _Contact(NamedTuple):
     value: str
     first: str | None  # None marks a generic (role) address
@@ -341,9 +384,43 @@ class _Domain:
     flaky: float
     flaky_rng: random.Random
     contacts: list[_Contact]
+    linked_domains: tuple[str, ...] = ()
+    # no MX record (or the owner asked Hunter to stop): the Finder answers 400 invalid_domain
+    no_mx: bool = False
     filtered: dict[tuple[str | None, frozenset[str], frozenset[str]], list[int]] = field(
         default_factory=dict
     )
+    # Email Count answers per `type` filter, computed once (they only change with add_domain)
+    counts: dict[str | None, dict[str, Any]] = field(default_factory=dict)
+    # (first, last) lower-cased -> index of the first contact with that name, for the Finder
+    by_name: dict[tuple[str, str], int] | None = None
+
+
+class _Target(NamedTuple):
+    """The domain a request names (by `domain`, or by `company`), and what the sandbox holds."""
+
+    name: str | None  # None: a company no domain was added for
+    dom: _Domain | None
+
+
+def _count(contacts: Sequence[_Contact]) -> dict[str, Any]:
+    """Email Count's `data` for these contacts (DOCS: 14 departments, 3 seniorities)."""
+    department = dict.fromkeys(DEPARTMENTS, 0)
+    seniority = dict.fromkeys(SENIORITIES, 0)
+    personal = 0
+    for contact in contacts:
+        personal += contact.first is not None
+        if contact.department is not None:
+            department[contact.department] += 1
+        if contact.seniority is not None:
+            seniority[contact.seniority] += 1
+    return {
+        "total": len(contacts),
+        "personal_emails": personal,
+        "generic_emails": len(contacts) - personal,
+        "department": department,
+        "seniority": seniority,
+    }
 
 
 def _organization_from(domain: str) -> str:
@@ -386,8 +463,18 @@ def _generate(domain: str, count: int, pattern: str, seed: int) -> list[_Contact
     return contacts
 
 
-def _render(contact: _Contact, index: int, dom: _Domain, seed: int, today: dt.date) -> Any:
-    """The full jbuilder-shaped entry; extra fields come from a per-entry RNG (deterministic)."""
+def _render(
+    contact: _Contact,
+    index: int,
+    dom: _Domain,
+    seed: int,
+    today: dt.date,
+    verification: dict[str, str | None],
+) -> Any:
+    """The full jbuilder-shaped entry; extra fields come from a per-entry RNG (deterministic).
+
+    `verification` is Hunter's own fresh verdict on the address (`Sandbox._fresh_verification`).
+    """
     rng = random.Random(f"{seed}:{dom.name}:{index}")
 
     def day(lo: int, hi: int) -> str:
@@ -442,7 +529,6 @@ def _render(contact: _Contact, index: int, dom: _Domain, seed: int, today: dt.da
         first_name, last_name = first.capitalize(), last.capitalize()
     else:
         confidence = rng.randint(40, 95)
-    verified = rng.random() < 0.2
     return {
         "value": contact.value,
         "type": "personal" if personal else "generic",
@@ -457,11 +543,7 @@ def _render(contact: _Contact, index: int, dom: _Domain, seed: int, today: dt.da
         "linkedin": linkedin,
         "twitter": twitter,
         "phone_number": phone,
-        # Hunter drops verifications older than a month before rendering, so dates are recent.
-        "verification": {
-            "date": day(1, 27) if verified else None,
-            "status": "valid" if verified else None,
-        },
+        "verification": verification,
     }
 
 
@@ -490,6 +572,11 @@ _SCORE_RANGE = {
     "invalid": (0, 19),
 }
 _DEPRECATION_NOTICE = "Using result is deprecated, use status instead"
+# The verdicts Hunter bills (HELP: "except for Webmails, Unknown and Disposable emails that are
+# skipped"; PLUG: "charged only for valid, invalid, or accept_all results").
+BILLED_STATUSES = frozenset({"valid", "invalid", "accept_all"})
+# Anything else is not an email address at all: 400 invalid_email instead of a verdict.
+_ADDRESS_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
 # What Hunter's `regexp` check accepts, roughly: one @, no spaces, a dot in the domain.
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
@@ -640,7 +727,10 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         answer = cast(_Server, self.server).sandbox._serve(
-            self.command, self.path, self.headers.get("X-API-KEY")
+            self.command,
+            self.path,
+            self.headers.get("X-API-KEY"),
+            self.headers.get("Authorization"),
         )
         if answer.drop:
             self.close_connection = True
@@ -681,6 +771,10 @@ def _int_param(raw: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _has_letter(name: str) -> bool:
+    return any(ch.isalpha() for ch in name)
+
+
 def _csv(raw: str | None) -> frozenset[str]:
     if not raw:
         return frozenset()
@@ -696,19 +790,29 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        free_plan_limit: int | None = None,
         seed: int = 7,
         rate_limit_per_second: float | None = None,
         latency: float = 0.0,
+        free_plan: bool = False,
+        single_credit: bool = False,
         searches_available: int | None = None,
         verifications_available: int | None = None,
+        credits_available: float | None = None,
     ) -> None:
         if rate_limit_per_second is not None and rate_limit_per_second <= 0:
             raise ValueError("rate_limit_per_second must be positive")
+        separate_quota = searches_available is not None or verifications_available is not None
+        if single_credit and separate_quota:
+            raise ValueError("a single-credit plan has one quota: give credits_available")
+        if not single_credit and credits_available is not None:
+            raise ValueError("credits_available is for single_credit=True plans")
         self.api_key = api_key
         self.host = host
         self.port = port
-        self.free_plan_limit = free_plan_limit
+        # Hunter's free plan: Domain Search refuses `limit + offset > 10` (pagination_error)
+        self.free_plan = free_plan
+        # one `credits` bucket for every kind of request, a billed verification costing 0.5
+        self.single_credit = single_credit
         self.seed = seed
         self.rate_limit_per_second = rate_limit_per_second
         # every answer waits this long, like a real network round trip
@@ -718,6 +822,10 @@ class Sandbox:
         self.searches_available = searches_available
         # the same for verification credits and the Email Verifier
         self.verifications_available = verifications_available
+        # single-credit plans: the one bucket; a request whose bill does not fit answers 402
+        self.credits_available = credits_available
+        # share of Domain Search / Finder entries that carry Hunter's own fresh verdict
+        self.fresh_verdict_share = 0.2
         # Email Verifier: answer in the legacy shape (`result` only: no `status`, no notice)
         self.legacy_verifier = False
         # email -> how many more times to answer 202 with an empty body before a real answer
@@ -729,10 +837,12 @@ class Sandbox:
         self._domains: dict[str, _Domain] = {}
         self._faults: dict[tuple[str, str | None], deque[Fault]] = {}
         self._served: list[tuple[str, int]] = []
-        self._searches_used = 0
+        # credits billed, per kind (floats: a verification is 0.5 on single-credit plans)
+        self._searches_used = 0.0
+        self._verifications_used = 0.0
         self._verdicts: dict[str, str] = {}
         self._verified: dict[str, int] = {}
-        self._verifications_used = 0
+        self._billed: dict[str, int] = {}
         self._window: deque[float] = deque()
         self._today = dt.date.today()
         self._server: _Server | None = None
@@ -814,11 +924,17 @@ class Sandbox:
         webmail: bool = False,
         disposable: bool = False,
         flaky: float = 0.0,
+        linked_domains: Sequence[str] = (),
+        no_mx: bool = False,
     ) -> None:
         """Hold `emails` made-up addresses for `domain` (replacing any earlier ones).
 
         `pattern` uses Hunter's placeholders `{first}`, `{last}`, `{f}`, `{l}`. `flaky` is the
         probability that a Domain Search for this domain answers 429 with `Retry-After: 1`.
+        `organization` is also what a `company=` parameter matches (case-insensitively).
+        `linked_domains` is shown in Domain Search's `linked_domains`. `no_mx` makes the domain
+        one Hunter refuses to process: the Email Finder answers 400 `invalid_domain` and the
+        Email Verifier calls its addresses invalid.
         """
         name = domain.strip().lower()
         if emails < 0:
@@ -836,6 +952,8 @@ class Sandbox:
             flaky=flaky,
             flaky_rng=random.Random(f"{self.seed}:{name}:flaky"),
             contacts=contacts,
+            linked_domains=tuple(d.strip().lower() for d in linked_domains),
+            no_mx=no_mx,
         )
         with self._lock:
             self._domains[name] = record
@@ -884,6 +1002,8 @@ class Sandbox:
         if _EMAIL_SHAPE.fullmatch(name) is None:
             return "invalid"
         if dom is not None:
+            if dom.no_mx:
+                return "invalid"
             if dom.disposable:
                 return "disposable"
             if dom.webmail:
@@ -895,20 +1015,32 @@ class Sandbox:
     # -- inspection --------------------------------------------------------------------------
 
     @property
-    def searches_used(self) -> int:
+    def searches_used(self) -> float:
+        """Search credits billed: Domain Search pages and Email Finder hits."""
         with self._lock:
             return self._searches_used
 
     @property
-    def verifications_used(self) -> int:
-        """Verification credits spent: one per 200 Email Verifier answer."""
+    def verifications_used(self) -> float:
+        """Verification credits billed: 1 (0.5 on single-credit plans) per billed answer."""
         with self._lock:
             return self._verifications_used
 
+    @property
+    def credits_used(self) -> float:
+        """Everything billed: `searches_used + verifications_used`."""
+        with self._lock:
+            return self._searches_used + self._verifications_used
+
     def verified(self, email: str) -> int:
-        """How many 200 (billed) Email Verifier answers `email` got."""
+        """How many 200 Email Verifier answers `email` got, billed or not."""
         with self._lock:
             return self._verified.get(_normal_email(email), 0)
+
+    def billed_verifications(self, email: str) -> int:
+        """Of `verified(email)`, how many were billed (valid, invalid, accept_all answers)."""
+        with self._lock:
+            return self._billed.get(_normal_email(email), 0)
 
     def count(self, endpoint: str = "domain-search", **params: str) -> int:
         with self._lock:
@@ -936,7 +1068,9 @@ class Sandbox:
 
     # -- request handling --------------------------------------------------------------------
 
-    def _serve(self, method: str, target: str, header_key: str | None) -> _Answer:
+    def _serve(
+        self, method: str, target: str, header_key: str | None, authorization: str | None = None
+    ) -> _Answer:
         arrived = time.time()
         if self.latency:
             time.sleep(self.latency)
@@ -951,8 +1085,20 @@ class Sandbox:
                 key_in_url, url_key = True, values[0]
             else:
                 params[name] = values[0]
+        bearer_key: str | None = None
+        if authorization is not None:
+            scheme, _, token = authorization.strip().partition(" ")
+            if scheme.lower() == "bearer":
+                bearer_key = token.strip()
+        # Hunter documents the three ways without an order; when several are sent, the header
+        # wins over Bearer, and both over the URL.
+        via, key = next(
+            ((v, k) for v, k in (("header", header_key), ("bearer", bearer_key), ("url", url_key))
+             if k is not None),
+            (None, None),
+        )
         try:
-            answer = self._answer(method, endpoint, params, header_key, url_key)
+            answer = self._answer(method, endpoint, params, key)
         except Exception as exc:  # a sandbox bug must surface as an answer, not a hang
             answer = _error(500, "internal_error", f"sandbox error: {exc!r}")
         record = RequestRecord(
@@ -963,6 +1109,8 @@ class Sandbox:
             key_in_url=key_in_url,
             status=0 if answer.drop else answer.status,
             at=arrived,
+            key_in_bearer=bearer_key is not None,
+            key_via=via,
         )
         with self._lock:
             self.requests.append(record)
@@ -983,8 +1131,7 @@ class Sandbox:
         method: str,
         endpoint: str,
         params: dict[str, str],
-        header_key: str | None,
-        url_key: str | None,
+        key: str | None,
     ) -> _Answer:
         domain_param, email_param = params.get("domain"), params.get("email")
         fault = self._next_fault(
@@ -1001,82 +1148,159 @@ class Sandbox:
             if not fault.answers_normally:
                 return _fault_answer(fault)
 
-        key = header_key if header_key is not None else url_key
-        if key != self.api_key:
+        # Email Count is public (Hunter's extension calls it without a key); a key that is sent
+        # is still checked.
+        public = method == "GET" and endpoint == "email-count"
+        if key != self.api_key and not (public and key is None):
             return _error(401, "authentication_failed", "No user found for the API key supplied")
 
         wait = self._rate_limited()
         if wait is not None:
             return _error(429, "too_many_requests", "Too many requests, try again later.", wait)
 
-        if method == "GET" and endpoint == "domain-search":
-            if self.searches_available is not None and (
-                    self.searches_used >= self.searches_available):
-                return _fault_answer(QUOTA_429_BILLING)
-            return self._domain_search(params)
-        if method == "GET" and endpoint == "email-verifier":
-            if self._out_of_verifications():
-                return _fault_answer(QUOTA_429_VERIFICATIONS)
+        paid = {"domain-search": "search", "email-finder": "search",
+                "email-verifier": "verification"}
+        if method == "GET" and endpoint in paid:
+            with self._lock:
+                refused = self._spent_locked(paid[endpoint])
+            if refused is not None:
+                return refused
+            if endpoint == "domain-search":
+                return self._domain_search(params)
+            if endpoint == "email-finder":
+                return self._email_finder(params)
             return self._email_verifier(params)
-        if method == "GET" and endpoint == "email-finder":
-            if self.searches_available is not None and (
-                    self.searches_used >= self.searches_available):
-                return _fault_answer(QUOTA_429_BILLING)
-            return self._email_finder(params)
         if method == "GET" and endpoint == "account":
             return self._account()
+        if public:
+            return self._email_count(params)
         shown = endpoint if endpoint.startswith("/") else f"/v2/{endpoint}"
         return _error(404, "not_found", f"The endpoint '{method} {shown}' does not exist.")
 
     def _email_finder(self, params: dict[str, str]) -> _Answer:
-        """Email Finder: the person's address if the domain holds them, else a guess from
-        the domain's pattern, else the documented 200-with-nulls miss. Billed one search
-        when an address is returned."""
-        domain = params.get("domain", "").strip().lower()
+        """Email Finder (DOCS): errors per person; when found, the contact's own fields (the
+        ones its Domain Search entry shows), else a guess from the domain's pattern, else the
+        documented 200-with-nulls miss. Billed one search credit per address found."""
+        target = self._target(params)
+        if target is None:
+            return _error(400, "wrong_params", "You are missing the domain parameter")
         first = params.get("first_name", "").strip()
         last = params.get("last_name", "").strip()
         full = params.get("full_name", "").strip()
-        if not domain and not params.get("company"):
-            return _error(400, "wrong_params", "You are missing the domain parameter")
-        if full and not (first and last) and " " in full:
-            first, last = full.split(" ", 1)[0], full.rsplit(" ", 1)[-1]
+        if first and not _has_letter(first):
+            return _error(400, "invalid_first_name", "The first_name parameter is invalid.")
+        if last and not _has_letter(last):
+            return _error(400, "invalid_last_name", "The last_name parameter is invalid.")
         if not (first and last):
-            return _error(400, "wrong_params",
-                          "You are missing the first_name and last_name or full_name parameter")
-        with self._lock:
-            dom = self._domains.get(domain)
-        email: str | None = None
-        score: int | None = None
-        position: str | None = None
-        if dom is not None:
-            for contact in dom.contacts:
-                if (contact.first or "").lower() == first.lower() and (
-                        contact.last or "").lower() == last.lower():
-                    email, score = contact.value, 91
-                    break
-            if email is None and dom.pattern:
-                simple_first = "".join(ch for ch in first.lower() if ch.isalnum())
-                simple_last = "".join(ch for ch in last.lower() if ch.isalnum())
-                if simple_first and simple_last:
-                    local = dom.pattern.format(first=simple_first, last=simple_last,
-                                               f=simple_first[0], l=simple_last[0])
-                    email, score = f"{local}@{dom.name}", 52
+            if not full:
+                return _error(400, "wrong_params",
+                              "You are missing the first_name and last_name or full_name parameter")
+            words = full.split()
+            if len(words) < 2 or not (_has_letter(words[0]) and _has_letter(" ".join(words[1:]))):
+                return _error(400, "invalid_full_name",
+                              "The full_name parameter should hold a first name and a last name.")
+            first, last = words[0], " ".join(words[1:])
+        raw_duration = params.get("max_duration", "").strip()
+        if raw_duration:
+            duration = _int_param(raw_duration)
+            if duration is None or not MIN_DURATION <= duration <= MAX_DURATION:
+                return _error(400, "invalid_max_duration",
+                              f"The parameter 'max_duration' should be between {MIN_DURATION} "
+                              f"and {MAX_DURATION}.")
+        name, dom = target
+        if name is not None and (_DOMAIN_SHAPE.fullmatch(name) is None or (dom and dom.no_mx)):
+            return _error(400, "invalid_domain",
+                          f"{name} cannot be processed: it has no MX record, or its owner "
+                          "requested that we stop processing it.")
+
         data: dict[str, Any] = {
-            "first_name": first if email else None, "last_name": last if email else None,
-            "email": email, "score": score, "domain": domain or None,
-            "accept_all": (dom.accept_all if dom else None) if email else None,
-            "position": position, "twitter": None, "linkedin_url": None,
-            "phone_number": None, "company": dom.organization if dom and email else None,
-            "sources": [], "verification": {"date": None, "status": None},
+            "first_name": None, "last_name": None, "email": None, "score": None,
+            "domain": name, "accept_all": None, "position": None, "twitter": None,
+            "linkedin_url": None, "phone_number": None, "company": None, "sources": [],
+            "verification": {"date": None, "status": None},
         }
+        found = self._find_person(dom, first, last) if dom is not None else None
+        if dom is not None and found is not None:
+            email, entry = found
+            if entry is not None:
+                data.update({
+                    "first_name": entry["first_name"], "last_name": entry["last_name"],
+                    "email": email, "score": entry["confidence"],
+                    "position": entry["position"], "twitter": entry["twitter"],
+                    "linkedin_url": entry["linkedin"], "phone_number": entry["phone_number"],
+                    "sources": entry["sources"], "verification": entry["verification"],
+                })
+            else:
+                guess_rng = random.Random(f"{self.seed}:{email}:guess")
+                data.update({
+                    "first_name": first, "last_name": last, "email": email,
+                    "score": guess_rng.randint(40, 69),
+                    "verification": self._fresh_verification(email),
+                })
+            data["accept_all"] = dom.accept_all
+            data["company"] = dom.organization
         payload = {"data": data, "meta": {"params": {
-            "first_name": first or None, "last_name": last or None,
-            "full_name": full or None, "domain": domain or None,
-            "company": params.get("company") or None}}}
-        if email:
+            "first_name": params.get("first_name") or None,
+            "last_name": params.get("last_name") or None,
+            "full_name": full or None, "domain": params.get("domain") or None,
+            "company": params.get("company") or None,
+            "max_duration": _int_param(raw_duration) if raw_duration else None}}}
+        email = data["email"]
+        if email is not None:
             with self._lock:
-                self._searches_used += 1
+                claimed = any(_normal_email(c) == email for c in self.claimed)
+            if claimed:
+                return _fault_answer(CLAIMED_EMAIL_451)
+            with self._lock:
+                refused = self._charge_locked("search", 1)
+            if refused is not None:
+                return refused
         return _json_answer(200, payload)
+
+    def _entry(self, contact: _Contact, index: int, dom: _Domain) -> Any:
+        return _render(contact, index, dom, self.seed, self._today,
+                       self._fresh_verification(contact.value))
+
+    def _fresh_verification(self, email: str) -> dict[str, str | None]:
+        """Hunter's own verdict on `email` as Domain Search and the Finder show it.
+
+        For a deterministic `fresh_verdict_share` of addresses whose Email Verifier status is
+        one Hunter bills (valid, invalid, accept_all), that status, dated within the last month
+        (Rails drops verifications older than a month before rendering: MCP fixture
+        domain-search-fresh.json); else both leaves null. So the verdict shown is always the
+        one the Verifier would give: an accept_all domain's entries say accept_all.
+        """
+        rng = random.Random(f"{self.seed}:{email}:fresh")
+        if rng.random() >= self.fresh_verdict_share:
+            return {"date": None, "status": None}
+        status = self.verdict(email)
+        if status not in BILLED_STATUSES:
+            return {"date": None, "status": None}
+        date = self._today - dt.timedelta(days=rng.randint(1, 27))
+        return {"date": date.isoformat(), "status": status}
+
+    def _find_person(
+        self, dom: _Domain, first: str, last: str
+    ) -> tuple[str, dict[str, Any] | None] | None:
+        """(address, its Domain Search entry) for the contact with these names, else (a guess
+        from the domain's pattern, None), else None."""
+        with self._lock:
+            if dom.by_name is None:
+                dom.by_name = {}
+                for i, c in enumerate(dom.contacts):
+                    if c.first is not None and c.last is not None:
+                        dom.by_name.setdefault((c.first, c.last), i)
+            index = dom.by_name.get((first.lower(), last.lower()))
+        if index is not None:
+            contact = dom.contacts[index]
+            return contact.value, self._entry(contact, index, dom)
+        simple_first = "".join(ch for ch in first.lower() if ch.isalnum())
+        simple_last = "".join(ch for ch in last.lower() if ch.isalnum())
+        if not (dom.pattern and simple_first and simple_last):
+            return None
+        local = dom.pattern.format(first=simple_first, last=simple_last, f=simple_first[0],
+                                   l=simple_last[0])
+        return f"{local}@{dom.name}", None
 
     def _rate_limited(self) -> str | None:
         """None if the request fits the sliding window, else the Retry-After value to send."""
@@ -1098,12 +1322,13 @@ class Sandbox:
         return None
 
     def _domain_search(self, params: dict[str, str]) -> _Answer:
-        raw_domain = params.get("domain", "").strip()
-        if not raw_domain:
+        """Domain Search (DOCS, MCP jbuilder fixture): `domain` or `company`, Hunter's filter
+        errors, the free plan's depth rule, then one page billed per started 10 addresses."""
+        target = self._target(params)
+        if target is None:
             return _error(400, "wrong_params", "You are missing the domain parameter")
-        name = raw_domain.lower()
+        name, dom = target
         with self._lock:
-            dom = self._domains.get(name)
             flaky_hit = dom is not None and dom.flaky > 0 and dom.flaky_rng.random() < dom.flaky
         if flaky_hit:
             return _error(429, "too_many_requests", "Too many requests, try again later.", "1")
@@ -1126,31 +1351,31 @@ class Sandbox:
             )
 
         type_ = params.get("type") or None
-        if type_ is not None and type_ not in ("personal", "generic"):
-            return _error(
-                400, "wrong_params", "The parameter 'type' should be 'personal' or 'generic'."
-            )
+        if type_ is not None and type_ not in TYPES:
+            return _error(400, "invalid_type", _TYPE_DETAILS)
         seniority = _csv(params.get("seniority"))
         if bad := sorted(seniority - set(SENIORITIES)):
             return _error(
                 400,
-                "wrong_params",
+                "invalid_seniority",
                 f"Unknown seniority '{bad[0]}'. Accepted values: {', '.join(SENIORITIES)}.",
             )
         department = _csv(params.get("department"))
         if bad := sorted(department - set(DEPARTMENTS)):
             return _error(
                 400,
-                "wrong_params",
+                "invalid_department",
                 f"Unknown department '{bad[0]}'. Accepted values: {', '.join(DEPARTMENTS)}.",
             )
 
-        cap = self.free_plan_limit
-        if cap is not None and offset >= cap:
+        # The free plan refuses any request reaching past the 10th address, even the first
+        # `limit=100` (DOCS error table; ISSUE recon-ng-marketplace#159, ghost_scout#13).
+        if self.free_plan and limit + offset > FREE_PLAN_RESULTS:
             return _error(
                 400,
                 "pagination_error",
-                f"The search results are limited to {cap} email addresses on your current plan.",
+                f"The search results are limited to {FREE_PLAN_RESULTS} email addresses on your "
+                "current plan.",
             )
 
         emails: list[Any] = []
@@ -1158,10 +1383,10 @@ class Sandbox:
         if dom is not None:
             indices = self._matching(dom, type_, seniority, department)
             total = len(indices) if indices is not None else len(dom.contacts)
-            end = min(offset + limit, total, cap if cap is not None else total)
+            end = min(offset + limit, total)
             for position in range(offset, max(offset, end)):
                 index = indices[position] if indices is not None else position
-                emails.append(_render(dom.contacts[index], index, dom, self.seed, self._today))
+                emails.append(self._entry(dom.contacts[index], index, dom))
 
         payload = {
             "data": {
@@ -1171,7 +1396,7 @@ class Sandbox:
                 "accept_all": dom.accept_all if dom else False,
                 "pattern": dom.pattern if dom else None,
                 "organization": dom.organization if dom else None,
-                "linked_domains": [],
+                "linked_domains": list(dom.linked_domains) if dom else [],
                 "emails": emails,
             },
             "meta": {
@@ -1179,8 +1404,8 @@ class Sandbox:
                 "limit": limit,
                 "offset": offset,
                 "params": {
-                    "domain": raw_domain,
-                    "company": None,
+                    "domain": params.get("domain", "").strip() or None,
+                    "company": params.get("company", "").strip() or None,
                     "type": type_,
                     "seniority": params.get("seniority") or None,
                     "department": params.get("department") or None,
@@ -1188,22 +1413,70 @@ class Sandbox:
             },
         }
         with self._lock:
-            self._searches_used += math.ceil(len(emails) / 10)
-            self._served.append((name, offset))
+            refused = self._charge_locked("search", math.ceil(len(emails) / 10))
+            if refused is not None:
+                return refused
+            if name is not None:
+                self._served.append((name, offset))
         return _json_answer(200, payload)
 
-    def _out_of_verifications(self) -> bool:
+    # -- billing ---------------------------------------------------------------------------
+    # What Hunter bills (HELP, PLUG): a Domain Search 1 search credit per started 10 addresses
+    # returned, the Email Finder 1 per address found, the Email Verifier 1 verification per
+    # valid / invalid / accept_all answer (unknown, webmail, disposable and 202/222 are free),
+    # 0.5 credit on single-credit plans; Email Count and Account are free.
+
+    def _spent_locked(self, kind: str) -> _Answer | None:
+        """Separate quotas: the billing 429 once `kind`'s quota is used up, before anything
+        else is looked at (so even a request that would bill nothing is refused). Single-credit
+        plans are checked per request, on what it would bill (`_charge_locked`)."""
+        if self.single_credit:
+            return None
+        if kind == "search":
+            available: float | None = self.searches_available
+            if available is not None and self._searches_used >= available:
+                return _fault_answer(QUOTA_429_BILLING)
+            return None
         available = self.verifications_available
-        return available is not None and self.verifications_used >= available
+        if available is not None and self._verifications_used >= available:
+            return _fault_answer(QUOTA_429_VERIFICATIONS)
+        return None
+
+    def _charge_locked(self, kind: str, cost: float) -> _Answer | None:
+        """Bill `cost` credits of `kind` ("search" or "verification"), or return the refusal.
+
+        Called under the lock with the answer ready, so concurrent requests never overspend.
+        Single-credit: 402 payment_required when the bill does not fit in what is left (a
+        request billing nothing always fits).
+        """
+        if cost <= 0:
+            return None
+        if self.single_credit:
+            available = self.credits_available
+            used = self._searches_used + self._verifications_used
+            if available is not None and used + cost > available:
+                return _fault_answer(QUOTA_402)
+        elif (refused := self._spent_locked(kind)) is not None:
+            return refused
+        if kind == "search":
+            self._searches_used += cost
+        else:
+            self._verifications_used += cost
+        return None
+
+    def _verification_cost(self, status: str) -> float:
+        if status not in BILLED_STATUSES:
+            return 0.0
+        return 0.5 if self.single_credit else 1.0
 
     def _email_verifier(self, params: dict[str, str]) -> _Answer:
         raw_email = params.get("email", "").strip()
         if not raw_email:
             return _error(400, "wrong_params", "You are missing the email parameter")
         email = raw_email.lower()
-        local, at, domain = email.rpartition("@")
-        if not (at and local and domain):
-            return _error(400, "wrong_params", "The email parameter is invalid")
+        if _ADDRESS_SHAPE.fullmatch(email) is None:
+            # per address (DOCS): one bad value in a list must not stop the rest
+            return _error(400, "invalid_email", "The email parameter is not a valid email address.")
         with self._lock:
             claimed = any(_normal_email(c) == email for c in self.claimed)
         if claimed:
@@ -1213,16 +1486,17 @@ class Sandbox:
                 if left > 0 and _normal_email(key) == email:
                     self.pending[key] = left - 1
                     return _fault_answer(VERIFICATION_PENDING_202)
-        data = _render_verification(
-            email, self.verdict(email), self.seed, self._today, legacy=self.legacy_verifier
-        )
+        status = self.verdict(email)
+        data = _render_verification(email, status, self.seed, self._today,
+                                    legacy=self.legacy_verifier)
+        cost = self._verification_cost(status)
         with self._lock:
-            # Checked again under the lock so concurrent requests never overspend the quota.
-            available = self.verifications_available
-            if available is not None and self._verifications_used >= available:
-                return _fault_answer(QUOTA_429_VERIFICATIONS)
-            self._verifications_used += 1
+            refused = self._charge_locked("verification", cost)
+            if refused is not None:
+                return refused
             self._verified[email] = self._verified.get(email, 0) + 1
+            if cost:
+                self._billed[email] = self._billed.get(email, 0) + 1
         return _json_answer(200, {"data": data, "meta": {"params": {"email": raw_email}}})
 
     def _matching(
@@ -1253,34 +1527,111 @@ class Sandbox:
             dom.filtered[key] = indices
         return indices
 
+    def _target(self, params: dict[str, str]) -> _Target | None:
+        """What `domain` (or else `company`) names; None when the request gives neither.
+
+        Hunter uses the domain when both are given (DOCS); a company matches the organization
+        a domain was added with, case-insensitively.
+        """
+        name = params.get("domain", "").strip().lower()
+        if name:
+            with self._lock:
+                return _Target(name, self._domains.get(name))
+        company = params.get("company", "").strip().casefold()
+        if not company:
+            return None
+        with self._lock:
+            for dom in self._domains.values():
+                if dom.organization is not None and dom.organization.casefold() == company:
+                    return _Target(dom.name, dom)
+        return _Target(None, None)
+
+    def _email_count(self, params: dict[str, str]) -> _Answer:
+        """Email Count: how many addresses Domain Search holds for the domain; free (DOCS)."""
+        target = self._target(params)
+        if target is None:
+            return _error(400, "wrong_params", "You are missing the domain parameter")
+        type_ = params.get("type") or None
+        if type_ is not None and type_ not in TYPES:
+            return _error(400, "invalid_type", _TYPE_DETAILS)
+        dom = target.dom
+        data: dict[str, Any] | None = None
+        if dom is not None:
+            with self._lock:
+                data = dom.counts.get(type_)
+        if data is None:
+            generic = type_ == "generic"
+            wanted = [] if dom is None else [
+                c for c in dom.contacts if type_ is None or (c.first is None) == generic
+            ]
+            data = _count(wanted)
+            if dom is not None:
+                with self._lock:
+                    dom.counts[type_] = data
+        params_echo = {
+            "domain": params.get("domain") or None,
+            "company": params.get("company") or None,
+            "type": type_,
+        }
+        return _json_answer(200, {"data": data, "meta": {"params": params_echo}})
+
     def _account(self) -> _Answer:
-        free = self.free_plan_limit is not None
+        """Account, in the shape of the plan (MCP `account.ts`, `account-management.ts`).
+
+        What Hunter's MCP server says (src/tools/account.ts and account-management.ts at
+        hunter-io/chatgpt-mcp 830f4ac): `requests` holds one bucket per quota, `searches` and
+        `verifications`, each `{used, available}` (integers, from Call::QUOTAS); teams on a
+        single-credits-bucket plan *additionally* get `credits {used, available, remaining}`,
+        whose values may be fractional (`remaining` is a float from
+        Team#last_period_credits_remaining) and whose `remaining`, not `available - used`, is
+        the balance to pace work against (`available` is the gross allowance plus packs). A
+        later version of the usage view adds `remaining` to the per-quota buckets too; the
+        account view does not show it, so neither does the sandbox. No public body shows what
+        a single-credit plan's `searches` / `verifications` hold: here they are each kind's
+        share of the credits used, against the one allowance.
+        """
+        free = self.free_plan
         today = self._today
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
         reset = dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
-        # Without a quota set, the plan's usual allowance is shown.
-        searches = self.searches_available
-        if searches is None:
-            searches = 25 if free else 500
-        verifications = self.verifications_available
-        if verifications is None:
-            verifications = 50 if free else 1000
+        with self._lock:
+            searches_used, verifications_used = self._searches_used, self._verifications_used
+        requests: dict[str, Any]
+        if self.single_credit:
+            # Without a quota set, the plan's usual allowance is shown (made-up figures).
+            allowance = float(self.credits_available if self.credits_available is not None
+                              else (50 if free else 2000))
+            used = searches_used + verifications_used
+            requests = {
+                "credits": {"used": used, "available": allowance,
+                            "remaining": max(0.0, allowance - used)},
+                "searches": {"used": searches_used, "available": allowance},
+                "verifications": {"used": verifications_used, "available": allowance},
+            }
+            plan_name, plan_level = ("Free", 0) if free else ("Growth", 2)
+        else:
+            searches = self.searches_available
+            if searches is None:
+                searches = 25 if free else 500
+            verifications = self.verifications_available
+            if verifications is None:
+                verifications = 50 if free else 1000
+            # separate quotas count whole requests: integers on the wire
+            requests = {
+                "searches": {"used": int(searches_used), "available": searches},
+                "verifications": {"used": int(verifications_used), "available": verifications},
+            }
+            plan_name, plan_level = ("Free", 0) if free else ("Starter", 1)
         payload = {
             "data": {
                 "first_name": "Dana",
                 "last_name": "Sandbox",
                 "email": "dana@novahunt-sandbox.example",
-                "plan_name": "Free" if free else "Starter",
-                "plan_level": 0 if free else 1,
+                "plan_name": plan_name,
+                "plan_level": plan_level,
                 "reset_date": reset.isoformat(),
                 "team_id": 4242,
-                "requests": {
-                    "searches": {"used": self.searches_used, "available": searches},
-                    "verifications": {
-                        "used": self.verifications_used,
-                        "available": verifications,
-                    },
-                },
+                "requests": requests,
             }
         }
         return _json_answer(200, payload)
@@ -1302,13 +1653,16 @@ DEMO_DOMAINS: Sequence[tuple[str, int, dict[str, Any]]] = (
 )
 
 
-def demo_sandbox(port: int = 0, *, api_key: str = "demo") -> Sandbox:
+def demo_sandbox(
+    port: int = 0, *, api_key: str = "demo", free_plan: bool = False, single_credit: bool = False
+) -> Sandbox:
     """A sandbox preloaded with the demo domains (not started).
 
     A small domain (8 addresses), a big one that takes four pages at page size 100 (340), a
     flaky one that answers 429 to about 15% of searches (60) and one that has no addresses.
+    `free_plan` and `single_credit` choose the plan, as in `Sandbox`.
     """
-    sandbox = Sandbox(api_key, port=port)
+    sandbox = Sandbox(api_key, port=port, free_plan=free_plan, single_credit=single_credit)
     for domain, emails, options in DEMO_DOMAINS:
         sandbox.add_domain(domain, emails, **options)
     return sandbox
@@ -1316,22 +1670,32 @@ def demo_sandbox(port: int = 0, *, api_key: str = "demo") -> Sandbox:
 
 def _iter_demo_lines(sandbox: Sandbox) -> Iterator[str]:
     yield f"novahunt sandbox (Hunter API v2 look-alike) serving on {sandbox.url}"
-    yield f"API key: {sandbox.api_key}   (send it as the X-API-KEY header)"
+    yield (f"API key: {sandbox.api_key}   (as the X-API-KEY header, Authorization: Bearer, "
+           "or ?api_key=)")
+    plan = "free plan (10 emails per domain)" if sandbox.free_plan else "paid plan"
+    quotas = "one credits bucket" if sandbox.single_credit else "separate search/verify quotas"
+    yield f"Plan: {plan}, {quotas}"
     for domain in sandbox.domains():
         yield f"  {domain:<28} {len(sandbox.emails_of(domain)):>4} emails"
     yield "Press Ctrl-C to stop."
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m novahunt.sandbox --port 8765 [--key demo]`: serve the demo until Ctrl-C."""
+    """`python -m novahunt.sandbox --port 8765 [--key demo] [--free-plan] [--single-credit]`:
+    serve the demo until Ctrl-C."""
     parser = argparse.ArgumentParser(
         prog="python -m novahunt.sandbox",
         description="Serve a local, made-up Hunter.io API v2 for demos and tests.",
     )
     parser.add_argument("--port", type=int, default=8765, help="port to listen on (0: any)")
     parser.add_argument("--key", default="demo", help="API key the sandbox accepts")
+    parser.add_argument("--free-plan", action="store_true",
+                        help="answer like Hunter's free plan (Domain Search: limit + offset <= 10)")
+    parser.add_argument("--single-credit", action="store_true",
+                        help="one credits bucket; a billed verification costs 0.5 credit")
     args = parser.parse_args(argv)
-    sandbox = demo_sandbox(args.port, api_key=args.key)
+    sandbox = demo_sandbox(args.port, api_key=args.key, free_plan=args.free_plan,
+                           single_credit=args.single_credit)
     sandbox.start()
     for line in _iter_demo_lines(sandbox):
         print(line, flush=True)

@@ -57,6 +57,6 @@ def gather(db: Database, settings: Settings, since: float) -> dict[str, Any]:
                      for j in running if j.worker_id == w.id]}
         for w in live_workers(db, settings)
     ]
-    pause = store.provider_pause(db, "hunter")
-    out["paused"] = {"hunter": pause} if pause else {}
+    # by pause key ("hunter:search"): with separate quotas one kind can run out alone
+    out["paused"] = store.provider_pauses(db)
     return out

@@ -18,22 +18,24 @@ from novahunt.providers.records import Contact, DomainFacts
 from novahunt.timeparse import iso_ts as iso
 
 CONTACT_FIELDS = (
-    "email", "first_name", "last_name", "position", "department", "seniority", "type",
-    "confidence", "linkedin", "twitter", "phone_number", "verification_status",
-    "verification_date",
+    "email", "first_name", "last_name", "position", "position_raw", "company", "department",
+    "seniority", "type", "confidence", "linkedin", "twitter", "phone_number",
+    "verification_status", "verification_date",
 )
 
 
 _UPSERT_CONTACT = (
-    "INSERT INTO contacts (domain, email, first_name, last_name, position,"
-    " department, seniority, type, confidence, linkedin, twitter, phone_number,"
+    "INSERT INTO contacts (domain, email, first_name, last_name, position, position_raw,"
+    " company, department, seniority, type, confidence, linkedin, twitter, phone_number,"
     " sources, verification_status, verification_date, source, job_id,"
     " first_seen_at, last_seen_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (domain, email) DO UPDATE SET"
     " first_name = COALESCE(excluded.first_name, contacts.first_name),"
     " last_name = COALESCE(excluded.last_name, contacts.last_name),"
     " position = COALESCE(excluded.position, contacts.position),"
+    " position_raw = COALESCE(excluded.position_raw, contacts.position_raw),"
+    " company = COALESCE(excluded.company, contacts.company),"
     " department = COALESCE(excluded.department, contacts.department),"
     " seniority = COALESCE(excluded.seniority, contacts.seniority),"
     " type = COALESCE(excluded.type, contacts.type),"
@@ -70,8 +72,9 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
             seen = {json.dumps(x, sort_keys=True) for x in before}
             sources = before + [x for x in c.sources
                                 if json.dumps(x, sort_keys=True) not in seen]
-        rows.append((domain, c.email, c.first_name, c.last_name, c.position, c.department,
-                     c.seniority, c.type, c.confidence, c.linkedin, c.twitter, c.phone_number,
+        rows.append((domain, c.email, c.first_name, c.last_name, c.position, c.position_raw,
+                     c.company, c.department, c.seniority, c.type, c.confidence, c.linkedin,
+                     c.twitter, c.phone_number,
                      json.dumps(sources), c.verification_status, c.verification_date, source,
                      job_id, now, now))
     db.executemany(_UPSERT_CONTACT, rows)
@@ -92,42 +95,60 @@ def emails_of(db: Database, domain: str) -> list[str]:
 
 
 _LISTED = (*CONTACT_FIELDS, "source", "verify_status", "verify_result", "verify_score",
-           "verified_at")
+           "verified_at", "verify_reason")
 
 
 def iter_contacts(db: Database, domain: str) -> Iterator[dict[str, Any]]:
     """Contacts of a domain with our own verification of each, best first, streamed.
-    Rows are read as plain tuples: at 5,000 rows the per-row work is the cost."""
+    Rows are read as plain tuples: at 5,000 rows the per-row work is the cost.
+
+    Each row also carries the domain's `linked_domains` (a list), and `company` is the
+    Finder's company for the person, else Hunter's organization for the domain."""
+    facts = db.one("SELECT organization, linked_domains FROM domains WHERE domain = ?",
+                   (domain,))
+    organization = facts["organization"] if facts else None
+    linked = linked_domains_of(facts["linked_domains"] if facts else None)
     columns = ", ".join(f"c.{f}" for f in CONTACT_FIELDS)
     rows = db.rows(
-        f"SELECT {columns}, c.source, v.status, v.result, v.score, v.last_verified_at"
-        " FROM contacts c LEFT JOIN verifications v ON v.email = c.email"
+        f"SELECT {columns}, c.source, v.status, v.result, v.score, v.last_verified_at,"
+        " v.reason FROM contacts c LEFT JOIN verifications v ON v.email = c.email"
         " WHERE c.domain = ? ORDER BY c.confidence IS NULL, c.confidence DESC, c.email",
         (domain,))
     for row in rows:
         item = dict(zip(_LISTED, row, strict=True))
         if item["verified_at"] is not None:
             item["verified_at"] = iso(item["verified_at"])
+        if item["company"] is None:
+            item["company"] = organization
+        item["linked_domains"] = linked
         yield item
+
+
+def linked_domains_of(stored: str | None) -> list[str]:
+    """domains.linked_domains (JSON text) as a list; [] when Hunter never said."""
+    value = json.loads(stored) if stored else []
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def save_domain_facts(db: Database, facts: DomainFacts, total: int | None) -> None:
     def flag(v: bool | None) -> int | None:
         return None if v is None else int(v)
 
+    linked = None if facts.linked_domains is None else json.dumps(list(facts.linked_domains))
     db.execute(
         "INSERT INTO domains (domain, organization, pattern, accept_all, webmail, disposable,"
-        " total_available, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " linked_domains, total_available, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (domain) DO UPDATE SET"
         " organization = COALESCE(excluded.organization, domains.organization),"
         " pattern = COALESCE(excluded.pattern, domains.pattern),"
         " accept_all = COALESCE(excluded.accept_all, domains.accept_all),"
         " webmail = COALESCE(excluded.webmail, domains.webmail),"
         " disposable = COALESCE(excluded.disposable, domains.disposable),"
+        " linked_domains = COALESCE(excluded.linked_domains, domains.linked_domains),"
         " total_available = COALESCE(excluded.total_available, domains.total_available),"
         " updated_at = excluded.updated_at",
         (facts.domain, facts.organization, facts.pattern, flag(facts.accept_all),
-         flag(facts.webmail), flag(facts.disposable), total, time.time()),
+         flag(facts.webmail), flag(facts.disposable), linked, total, time.time()),
     )
 
 
@@ -194,37 +215,63 @@ class PersonLookup:
     source: str
     job_id: int | None
     looked_up_at: float
+    # what else the Finder said about the person, so an answer served from state.db
+    # is the whole answer (None on lookups stored before m012)
+    position: str | None = None
+    company: str | None = None
+    linkedin: str | None = None
+    twitter: str | None = None
+    phone_number: str | None = None
+    accept_all: bool | None = None
+    verification_status: str | None = None
+    verification_date: str | None = None
+
+
+_LOOKUP_FIELDS = ("domain", "first_name", "last_name", "email", "score", "source", "job_id",
+                  "looked_up_at", "position", "company", "linkedin", "twitter",
+                  "phone_number", "accept_all", "verification_status", "verification_date")
+# the newest answer replaces the whole row: a miss now forgets what a hit once said
+_SAVE_LOOKUP = (
+    f"INSERT INTO person_lookups ({', '.join(_LOOKUP_FIELDS)})"
+    f" VALUES ({', '.join('?' * len(_LOOKUP_FIELDS))})"
+    " ON CONFLICT (domain, first_name, last_name) DO UPDATE SET "
+    + ", ".join(f"{f} = excluded.{f}" for f in _LOOKUP_FIELDS[3:]))
+_READ_LOOKUP = (
+    f"SELECT {', '.join(_LOOKUP_FIELDS)} FROM person_lookups"
+    " WHERE domain = ? AND first_name = ? AND last_name = ? AND looked_up_at >= ?")
 
 
 def save_person_lookup(db: Database, p: PersonLookup) -> None:
     db.execute(
-        "INSERT INTO person_lookups (domain, first_name, last_name, email, score, source,"
-        " job_id, looked_up_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (domain, first_name, last_name) DO UPDATE SET email = excluded.email,"
-        " score = excluded.score, source = excluded.source, job_id = excluded.job_id,"
-        " looked_up_at = excluded.looked_up_at",
+        _SAVE_LOOKUP,
         (p.domain, p.first_name, p.last_name, p.email, p.score, p.source, p.job_id,
-         p.looked_up_at))
+         p.looked_up_at, p.position, p.company, p.linkedin, p.twitter, p.phone_number,
+         None if p.accept_all is None else int(p.accept_all), p.verification_status,
+         p.verification_date))
 
 
 def person_lookup(db: Database, domain: str, first: str, last: str,
                   since: float) -> PersonLookup | None:
-    row = db.one(
-        "SELECT * FROM person_lookups WHERE domain = ? AND first_name = ? AND last_name = ?"
-        " AND looked_up_at >= ?", (domain, first, last, since))
+    row = db.one(_READ_LOOKUP, (domain, first, last, since))
     if row is None:
         return None
-    return PersonLookup(row["domain"], row["first_name"], row["last_name"], row["email"],
-                        row["score"], row["source"], row["job_id"], row["looked_up_at"])
+    values = {f: row[f] for f in _LOOKUP_FIELDS}
+    if values["accept_all"] is not None:
+        values["accept_all"] = bool(values["accept_all"])
+    return PersonLookup(**values)
 
 
 def contact_by_name(db: Database, domain: str, first: str, last: str) -> dict[str, Any] | None:
-    """A stored contact of the domain with this (address-form) name, best first."""
+    """A stored contact of the domain with this (address-form) name, best first, with
+    what Hunter said about the person; `company` falls back to the domain's organization."""
     for row in db.query(
-            "SELECT email, first_name, last_name, confidence, source FROM contacts"
-            " WHERE domain = ? AND first_name IS NOT NULL AND last_name IS NOT NULL"
-            " AND lower(first_name) = ? AND lower(last_name) = ?"
-            " ORDER BY confidence IS NULL, confidence DESC", (domain, first, last)):
+            "SELECT c.email, c.first_name, c.last_name, c.confidence, c.source, c.position,"
+            " c.position_raw, COALESCE(c.company, d.organization) AS company, c.linkedin,"
+            " c.twitter, c.phone_number, c.verification_status, c.verification_date"
+            " FROM contacts c LEFT JOIN domains d ON d.domain = c.domain"
+            " WHERE c.domain = ? AND c.first_name IS NOT NULL AND c.last_name IS NOT NULL"
+            " AND lower(c.first_name) = ? AND lower(c.last_name) = ?"
+            " ORDER BY c.confidence IS NULL, c.confidence DESC", (domain, first, last)):
         return dict(row)
     return None
 
@@ -285,9 +332,12 @@ def forget_stopped_workers(db: Database, before: float) -> None:
             " AND worker_id IS NOT NULL)", (before,))
 
 
-# -- provider pauses (quota exhausted) --------------------------------------------------
+# -- quota pauses and the provider's plan -----------------------------------------------
+# A pause is keyed by provider and kind of credit ("hunter:search"): with separate quotas,
+# one kind running out leaves the other usable. The column keeps its old name.
 
 def pause_provider(db: Database, provider: str, reason: str, job_id: int | None) -> None:
+    """Pause `provider` (a pause key: "hunter:search", "hunter:verification")."""
     db.execute(
         "INSERT INTO provider_pauses (provider, reason, job_id, since) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (provider) DO NOTHING", (provider, reason, job_id, time.time()))
@@ -296,6 +346,30 @@ def pause_provider(db: Database, provider: str, reason: str, job_id: int | None)
 def provider_pause(db: Database, provider: str) -> str | None:
     reason = db.scalar("SELECT reason FROM provider_pauses WHERE provider = ?", (provider,))
     return None if reason is None else str(reason)
+
+
+def provider_pauses(db: Database) -> dict[str, str]:
+    """Every pause now: {pause key: reason}."""
+    return {str(r[0]): str(r[1]) for r in db.query(
+        "SELECT provider, reason FROM provider_pauses ORDER BY provider")}
+
+
+def save_account(db: Database, provider: str, answer: dict[str, Any], at: float) -> None:
+    """Keep the provider's last account answer (its `data`), the newest one winning."""
+    with db.atomic():
+        db.execute(
+            "INSERT INTO provider_accounts (provider, answer, fetched_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (provider) DO UPDATE SET answer = excluded.answer,"
+            " fetched_at = excluded.fetched_at"
+            " WHERE excluded.fetched_at >= provider_accounts.fetched_at",
+            (provider, json.dumps(answer), at))
+
+
+def saved_account(db: Database, provider: str) -> tuple[dict[str, Any], float] | None:
+    """The provider's last account answer and when it was fetched, if any."""
+    row = db.one("SELECT answer, fetched_at FROM provider_accounts WHERE provider = ?",
+                 (provider,))
+    return None if row is None else (json.loads(row[0]), float(row[1]))
 
 
 def resume_provider(db: Database, provider: str) -> bool:

@@ -39,7 +39,7 @@ from novahunt.urls import redact, scrub
 COPIED = (
     "jobs", "job_tags", "job_events", "job_items", "contacts", "domains", "collections",
     "verifications", "api_calls", "cache_hits", "person_lookups", "webhook_deliveries",
-    "provider_pauses",
+    "provider_pauses", "provider_accounts",
 )
 # Coordination between the live processes of one home, and the schema's own bookkeeping
 # (the target has its own): nothing in them means anything to another database.

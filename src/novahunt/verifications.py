@@ -41,20 +41,53 @@ def _cached(row: Row) -> Cached:
 
 
 def fresh(db: Database, email: str, since: float) -> Cached | None:
+    """The cached answer for `email` if it is younger than `since`. An `unknown` from
+    the Verifier is not an answer worth keeping: Hunter does not bill it and may know
+    more next time (HELP, PLUG), so it is asked again instead of served for a month."""
     row = db.one(f"SELECT {', '.join(FIELDS)} FROM verifications WHERE email = ?"
-                 " AND last_verified_at >= ?", (email, since))
+                 " AND last_verified_at >= ? AND status <> 'unknown'", (email, since))
     return None if row is None else _cached(row)
 
 
-def fresh_from_domain_search(db: Database, email: str, since: float) -> str | None:
-    """Hunter's own `valid` verification of an email a Domain Search returned, if its
-    date is within the window; returns the date."""
+# what Hunter itself already said of an address, and what a verification would answer
+_RESULT_OF = {"valid": "deliverable", "invalid": "undeliverable", "accept_all": "risky"}
+
+
+@dataclass(frozen=True)
+class KnownVerdict:
+    """A verdict Hunter already gave without the Verifier: a Domain Search or Email
+    Finder entry's fresh `verification.status`, or the domain's `accept_all`."""
+
+    status: str
+    result: str
+    reason: str
+    source: str
+
+
+def known_verdict(db: Database, email: str, since: float) -> KnownVerdict | None:
+    """Hunter's own fresh verdict of `email`, so the Verifier need not be paid for it.
+
+    Hunter's tools skip re-verifying an address whose fresh verdict (valid, invalid,
+    accept_all) Domain Search or the Finder gave, and addresses on a domain that accepts
+    all mail: those re-checks are billed and answer the same (MCP verificationDecision,
+    PLUG)."""
     cutoff = datetime.fromtimestamp(since, UTC).date().isoformat()
-    value = db.scalar(
-        "SELECT verification_date FROM contacts WHERE email = ? AND"
-        " verification_status = 'valid' AND verification_date >= ?"
-        " ORDER BY verification_date DESC LIMIT 1", (email, cutoff))
-    return None if value is None else str(value)
+    row = db.one(
+        "SELECT verification_status, verification_date, source FROM contacts"
+        " WHERE email = ? AND verification_status IN ('valid', 'invalid', 'accept_all')"
+        " AND verification_date >= ? ORDER BY verification_date DESC LIMIT 1",
+        (email, cutoff))
+    if row is not None:
+        status = str(row[0])
+        return KnownVerdict(status, _RESULT_OF[status], f"Hunter verified it on {row[1]}",
+                            str(row[2]))
+    domain = email.rpartition("@")[2]
+    if db.scalar("SELECT 1 FROM domains WHERE domain = ? AND accept_all = 1"
+                 " AND updated_at >= ?", (domain, since)) is not None:
+        return KnownVerdict("accept_all", "risky",
+                            f"{domain} accepts all mail (Hunter's Domain Search)",
+                            "hunter_domain_search")
+    return None
 
 
 def _upsert(db: Database, email: str, status: str, result: str | None, score: int | None,
@@ -82,14 +115,24 @@ def save_local(db: Database, email: str, status: str, reason: str, source: str,
     _upsert(db, email, status, result, None, None, reason, source)
 
 
+def save_refused(db: Database, email: str, reason: str) -> None:
+    """Hunter refused the address itself (400 invalid_email): it is not one Hunter
+    can verify, so it is kept as invalid with Hunter's reason."""
+    _upsert(db, email, "invalid", "undeliverable", None, None, reason, "hunter_refused")
+
+
 def save_claimed(db: Database, email: str, reason: str) -> None:
     """451: the person asked Hunter to stop processing their data. Record that, and
     keep no personal details about the address."""
     _upsert(db, email, "claimed", None, None, None, reason, "hunter_claimed")
     db.execute(
         "UPDATE contacts SET first_name = NULL, last_name = NULL, position = NULL,"
-        " department = NULL, seniority = NULL, linkedin = NULL, twitter = NULL,"
-        " phone_number = NULL, sources = '[]' WHERE email = ?", (email,))
+        " position_raw = NULL, department = NULL, seniority = NULL, linkedin = NULL,"
+        " twitter = NULL, phone_number = NULL, sources = '[]' WHERE email = ?", (email,))
+    # what an Email Finder answer said about the person goes too (m012 keeps it)
+    db.execute(
+        "UPDATE person_lookups SET position = NULL, linkedin = NULL, twitter = NULL,"
+        " phone_number = NULL WHERE email = ?", (email,))
 
 
 def touch(db: Database, email: str) -> None:

@@ -99,6 +99,7 @@ class WorkerRuntime:
 
     def start(self) -> None:
         self.activate()
+        self.learn_plan()
         self.consumer.start()
         log.info("worker %s started with %d threads", self.id, self.concurrency)
 
@@ -190,8 +191,23 @@ class WorkerRuntime:
             log.info("cleanup: vacuumed state.db")
         return removed
 
+    def learn_plan(self) -> None:
+        """Before the first job: ask the (free) account endpoint for the plan, which
+        decides what jobs are billed and how collect pages on a free plan (not asked
+        again if state.db learned it under a minute ago). Without an answer, jobs use
+        the plan state.db last knew."""
+        if not self.settings.api_key:
+            return
+        try:
+            plan = account.learn_plan(self.db, self.settings)
+        except NovahuntError as exc:
+            log.warning("could not ask Hunter for the plan: %s", exc)
+            return
+        log.info("Hunter plan: %s%s", plan.plan_name or "?",
+                 " (single credits bucket)" if plan.single_credit else "")
+
     def check_quota(self) -> None:
-        """A paused provider: ask its (free) account endpoint whether credits are back."""
+        """A paused kind of credit: ask the (free) account endpoint whether it is back."""
         try:
             woken = account.resume_if_credits(self.db, self.settings)
         except NovahuntError as exc:

@@ -18,12 +18,15 @@ def register(app: typer.Typer) -> None:
 def demo(
     page_size: int = typer.Option(25, "--page-size", min=1, max=100,
                                   help="Emails per Domain Search page (smaller = more pages)."),
+    free_plan: bool = typer.Option(False, "--free-plan",
+                                   help="Play Hunter's free plan: 10 emails per domain."),
 ) -> None:
     """Run a collection end to end against a made-up Hunter API on 127.0.0.1.
 
     Starts the sandbox, points novahunt at it with its own home folder (nothing touches
     your real state), collects its demo domains with live progress and an embedded
-    worker, and prints what was found. Example: novahunt demo
+    worker, and prints what was found. With --free-plan the sandbox answers as Hunter does
+    a free key (a search reads at most 10 emails). Example: novahunt demo --free-plan
     """
     from rich.table import Table
 
@@ -33,7 +36,7 @@ def demo(
 
     home = paths.home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
-    with demo_sandbox() as sandbox:
+    with demo_sandbox(free_plan=free_plan) as sandbox:
         sandbox.latency = 0.1  # a network-like round trip, so the bars can be watched
         os.environ.update({
             "NOVAHUNT_HOME": str(home),
@@ -67,8 +70,8 @@ def demo(
                                   str(row["confidence"] or ""))
                 out.print(table)
         calls = sandbox.count()
-        out.print(f"\n{calls} Domain Search requests, {sandbox.searches_used} search credits "
-                  "(made up). Look around with:")
+        out.print(f"\n{calls} Domain Search requests, {sandbox.searches_used:g} search "
+                  "credits (made up). Look around with:")
         out.print(f"  NOVAHUNT_HOME={home} novahunt jobs list")
         out.print(f"  NOVAHUNT_HOME={home} novahunt results {domains[1]} --format csv")
     if code:

@@ -65,8 +65,9 @@ def enrich(
         ended = jobs.get(db, job.id)
         if ended.result and not json_:
             r = ended.result
+            refused = f", {r['refused']} refused by Hunter" if r.get("refused") else ""
             out.print(f"{r['found']} found, {r['had_email']} had one, {r['not_found']} not "
-                      f"found, {r['skipped']} skipped; wrote {r['output']}")
+                      f"found, {r['skipped']} skipped{refused}; wrote {r['output']}")
             for note in r["skipped_rows"][:10]:
                 err.print(f"  skipped {note}")
         if code:

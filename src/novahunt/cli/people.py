@@ -51,11 +51,16 @@ def _line(job: Job, created: bool) -> str:
         if result.get("email"):
             found = f"{result['email']} (score {result.get('score', '-')})" if job.type == \
                 "find" else result["email"]
+            # what else the Finder said about the person (find's result carries it)
+            about = [str(result[k]) for k in ("position", "company", "linkedin", "twitter",
+                                              "phone_number") if result.get(k)]
+            if about:
+                found += ": " + ", ".join(about)
         elif job.type == "generate" and not result.get("verified"):
             found = "candidates: " + ", ".join(result["candidates"][:6]) + (
                 " ..." if len(result["candidates"]) > 6 else "")
         else:
-            found = "no address found"
+            found = result.get("refused") or "no address found"
         cached = " (from state.db, no API call)" if result.get("cached") else ""
         return f"#{job.id} {job.params['target']}: {found}{cached}"
     return f"#{job.id} {job.params['target']}: {job.status}"

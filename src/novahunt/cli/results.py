@@ -16,10 +16,11 @@ from novahunt.cli.common import err, out, state
 from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
 
-FIELDS = ["email", "first_name", "last_name", "position", "department", "seniority",
-          "type", "confidence", "verification_status", "verification_date", "linkedin",
-          "twitter", "phone_number", "source", "verify_status", "verify_result",
-          "verify_score", "verified_at"]
+FIELDS = ["email", "first_name", "last_name", "position", "position_raw", "company",
+          "department", "seniority", "type", "confidence", "verification_status",
+          "verification_date", "linkedin", "twitter", "phone_number", "linked_domains",
+          "source", "verify_status", "verify_result", "verify_score", "verified_at",
+          "verify_reason"]
 FORMATS = ("table", "csv", "json", "jsonl")
 
 
@@ -67,7 +68,8 @@ def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
         writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow(row)
+            # the domain's list in one cell, space-separated; JSON keeps it a list
+            writer.writerow({**row, "linked_domains": " ".join(row["linked_domains"])})
             count += 1
     elif format_ == "jsonl":
         for row in rows:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from novahunt.db import Database
     from novahunt.leads import EmailList
 
-COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at"]
+# verify_reason: why, when the status was not the Verifier's own answer (Hunter refused
+# the address, its Domain Search already knew it, a bad syntax)
+COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at", "verify_reason"]
 COLUMNS_CACHE = ["email", "status", "result", "score", "reason", "source",
                  "first_verified_at", "last_verified_at", "asked_count"]
 STATUSES = ("valid", "invalid", "accept_all", "webmail", "disposable", "unknown", "claimed")
@@ -109,9 +111,9 @@ def _write_output(db: Database, listing: EmailList | None, values: list[str],
     def columns(email: str) -> list[object]:
         v = found.get(email)
         if v is None:
-            return ["", "", "", ""]
+            return ["", "", "", "", ""]
         return [v.status, v.result or "", "" if v.score is None else v.score,
-                iso_ts(v.last_verified_at)]
+                iso_ts(v.last_verified_at), v.reason or ""]
 
     rows = write_with_columns(listing, output, COLUMNS, columns)
     err.print(f"wrote {rows} rows to {output}")

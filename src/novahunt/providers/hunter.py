@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +27,7 @@ from novahunt import __version__
 from novahunt.errors import (
     AuthError,
     DataClaimed,
+    ItemRefused,
     NotReady,
     PaginationLimit,
     PermanentError,
@@ -42,20 +44,39 @@ from novahunt.providers.records import (
     Contact,
     DomainFacts,
     DomainSearchPage,
+    EmailCount,
     FinderResult,
     Verification,
 )
 
 __all__ = [
     "PROVIDER", "VERIFICATION_STATUSES", "Account", "CallRecord", "Contact", "DomainFacts",
-    "DomainSearchPage", "FinderResult", "HunterClient", "Verification",
+    "DomainSearchPage", "EmailCount", "FinderResult", "HunterClient", "Verification",
 ]
 
-Billing = Callable[[dict[str, Any]], tuple[str, int]]
+Billing = Callable[[dict[str, Any]], tuple[str, float]]
+
+# the Email Verifier answers Hunter bills; `unknown`, `disposable` and `webmail` are
+# free (HELP, PLUG)
+BILLED_VERDICTS = frozenset({"valid", "invalid", "accept_all"})
+# what a billed verification costs on a plan with one credits bucket (HELP, PLUG)
+SINGLE_CREDIT_VERIFICATION = 0.5
 
 
-def bill_verification(body: dict[str, Any]) -> tuple[str, int]:
-    return "verification", 1
+def bill_verification(body: dict[str, Any], *, single_credit: bool = False
+                      ) -> tuple[str, float]:
+    """A verification credit for a valid, invalid or accept_all answer (half a credit
+    on a single-credit plan); nothing for unknown, disposable or webmail."""
+    data = body.get("data") or {}
+    status = parse_verification(str(data.get("email") or ""), data).status
+    if data.get("status") not in VERIFICATION_STATUSES and (
+            data.get("webmail") is True or data.get("disposable") is True):
+        # the legacy shape says webmail or disposable only in these flags (its `result`
+        # calls them deliverable and undeliverable): free either way
+        return "verification", 0
+    if status not in BILLED_VERDICTS:
+        return "verification", 0
+    return "verification", SINGLE_CREDIT_VERIFICATION if single_credit else 1
 
 
 # the legacy answer has only `result`; map it to today's `status`
@@ -75,15 +96,56 @@ def parse_verification(email: str, data: dict[str, Any]) -> Verification:
                         int(score) if isinstance(score, int | float) else None, data)
 
 
-def bill_finder(body: dict[str, Any]) -> tuple[str, int]:
+def bill_finder(body: dict[str, Any]) -> tuple[str, float]:
     """A search credit when an address is found; a miss is free."""
     return "search", 1 if (body.get("data") or {}).get("email") else 0
 
 
-def bill_domain_search(body: dict[str, Any]) -> tuple[str, int]:
+def bill_domain_search(body: dict[str, Any]) -> tuple[str, float]:
     """A search credit per started block of 10 emails returned; an empty answer is free."""
     emails = (body.get("data") or {}).get("emails") or []
     return "search", -(-len(emails) // 10)
+
+
+def parse_account(data: dict[str, Any]) -> Account:
+    """`/v2/account`'s data, of either kind of plan: separate quotas
+    (`requests.searches`/`verifications {used, available}`, or the older `calls` block
+    alone), or one credits bucket (`requests.credits {used, available, remaining}`, floats).
+    Of the bucket, `remaining` is what is left: Hunter's own tools read it and never
+    compute available - used (MCP, PLUG)."""
+
+    def block(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def number(value: Any) -> float | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return float(str(value)) if value is not None else None
+        except ValueError:
+            return None
+
+    def whole(value: Any) -> int | None:
+        n = number(value)
+        return None if n is None else int(n)
+
+    requests = block(data.get("requests"))
+    # `calls` is the deprecated flat count: older answers carry only it (DOCS)
+    searches = block(requests.get("searches")) or block(data.get("calls"))
+    verifications = block(requests.get("verifications"))
+    credits = block(requests.get("credits"))
+    return Account(
+        plan_name=_opt_str(data.get("plan_name")), reset_date=_opt_str(data.get("reset_date")),
+        searches_used=whole(searches.get("used")),
+        searches_available=whole(searches.get("available")),
+        verifications_used=whole(verifications.get("used")),
+        verifications_available=whole(verifications.get("available")), raw=data,
+        plan_level=whole(data.get("plan_level")),
+        credits_used=number(credits.get("used")),
+        credits_available=number(credits.get("available")),
+        credits_remaining=number(credits.get("remaining")))
 
 
 def normalise_email(value: str) -> str:
@@ -122,6 +184,12 @@ def _first_error(body: Any) -> tuple[str | None, str]:
     return None, ""
 
 
+# 400 ids about one address or person, not about the request (DOCS): a list job records
+# them on that item and goes on with the rest
+ITEM_ERRORS = frozenset({"invalid_email", "invalid_domain", "invalid_first_name",
+                         "invalid_last_name", "invalid_full_name"})
+
+
 def classify(status: int, body_text: str, retry_after: str | None) -> ProviderError:
     """Map a non-success answer to the error a job should act on."""
     error_id, details = _first_error(_json_or_none(body_text))
@@ -143,6 +211,8 @@ def classify(status: int, body_text: str, retry_after: str | None) -> ProviderEr
         return PaginationLimit(f"Hunter stopped paging (pagination_error){said}", **kw)
     if status == 451:
         return DataClaimed(f"Hunter may not process this person's data (451){said}", **kw)
+    if status == 400 and error_id in ITEM_ERRORS:
+        return ItemRefused(f"Hunter refused it ({error_id}){said}", **kw)
     if status >= 500 or status in (408, 409, 425):
         return TransientError(f"Hunter answered {status}{said or ' (server error)'}", **kw)
     return PermanentError(f"Hunter answered {status} {error_id or ''}".rstrip() + said, **kw)
@@ -184,9 +254,15 @@ class HunterClient:
         timeout: float = 30.0,
         on_call: Callable[[CallRecord], None] | None = None,
         shared: bool = False,
+        plan: Account | None = None,
     ) -> None:
         self._key = api_key
         self._on_call = on_call
+        # the plan decides the bill: a verification costs half a credit on single-credit
+        # plans. Unknown (never asked): billed as on plans with separate quotas.
+        self.plan = plan
+        self._bill_verification: Billing = partial(
+            bill_verification, single_credit=plan is not None and plan.single_credit)
         # shared: one transport per process for this URL, so jobs reuse its TLS context
         # (20-30 ms to build) and its keep-alive connections. A GET goes straight to the
         # transport: an httpx.Client would add cookies, redirects, auth and URL merging,
@@ -214,7 +290,7 @@ class HunterClient:
 
     def _record(self, endpoint: str, status: int, started: float,
                 error_id: str | None, detail: str,
-                billed: tuple[str, int] | None = None) -> None:
+                billed: tuple[str, float] | None = None) -> None:
         if self._on_call is not None:
             elapsed = (time.monotonic() - started) * 1000
             kind, credits = billed or (None, 0)
@@ -294,7 +370,7 @@ class HunterClient:
             raise TransientError(f"Hunter sent an unexpected Domain Search answer: {exc}") from None
 
     def email_verifier(self, email: str) -> Verification:
-        body = self.get("email-verifier", {"email": email}, bill_verification)
+        body = self.get("email-verifier", {"email": email}, self._bill_verification)
         return parse_verification(email, body["data"])
 
     def email_finder(self, domain: str, first_name: str, last_name: str) -> FinderResult:
@@ -309,24 +385,37 @@ class HunterClient:
             score=int(score) if isinstance(score, int | float) else None,
             position=_opt_str(data.get("position")), sources=list(data.get("sources") or []),
             verification_status=_opt_str(verification.get("status")),
-            verification_date=_opt_str(verification.get("date")), answer=data)
+            verification_date=_opt_str(verification.get("date")), answer=data,
+            first_name=_opt_str(data.get("first_name")),
+            last_name=_opt_str(data.get("last_name")),
+            accept_all=_opt_bool(data.get("accept_all")),
+            linkedin=_opt_str(data.get("linkedin_url")), twitter=_opt_str(data.get("twitter")),
+            phone_number=_opt_str(data.get("phone_number")),
+            company=_opt_str(data.get("company")))
 
     def account(self) -> Account:
         """The plan and what is left of it (free: no credit is spent)."""
-        data: dict[str, Any] = self.get("account", {})["data"]
-        requests = data.get("requests") or {}
-        searches = requests.get("searches") or data.get("calls") or {}
-        verifications = requests.get("verifications") or {}
+        return parse_account(self.get("account", {})["data"])
 
-        def num(block: dict[str, Any], key: str) -> int | None:
-            value = block.get(key)
-            return int(value) if isinstance(value, int | float) else None
+    def email_count(self, domain: str, *, type: str | None = None) -> EmailCount:
+        """How many emails Hunter has for `domain` (free: no credit is billed), so a
+        collection's exact cost is known before paying for it."""
+        data: dict[str, Any] = self.get("email-count", {"domain": domain, "type": type})["data"]
+        try:
+            return parse_email_count(data, domain)
+        except (TypeError, ValueError) as exc:
+            raise TransientError(f"Hunter sent an unexpected Email Count answer: {exc}") from None
 
-        return Account(
-            plan_name=_opt_str(data.get("plan_name")), reset_date=_opt_str(data.get("reset_date")),
-            searches_used=num(searches, "used"), searches_available=num(searches, "available"),
-            verifications_used=num(verifications, "used"),
-            verifications_available=num(verifications, "available"), raw=data)
+
+def parse_email_count(data: dict[str, Any], domain: str) -> EmailCount:
+    def breakdown(value: Any) -> dict[str, int]:
+        return {str(k): int(v) for k, v in (value or {}).items() if isinstance(v, int | float)}
+
+    return EmailCount(domain=domain, total=int(data.get("total") or 0),
+                      personal=int(data.get("personal_emails") or 0),
+                      generic=int(data.get("generic_emails") or 0),
+                      department=breakdown(data.get("department")),
+                      seniority=breakdown(data.get("seniority")))
 
 
 def _opt_str(value: Any) -> str | None:
@@ -351,6 +440,7 @@ def parse_contact(entry: dict[str, Any]) -> Contact | None:
         first_name=_opt_str(entry.get("first_name")),
         last_name=_opt_str(entry.get("last_name")),
         position=_opt_str(entry.get("position")),
+        position_raw=_opt_str(entry.get("position_raw")),
         department=_opt_str(entry.get("department")),
         seniority=_opt_str(entry.get("seniority")),
         type=_opt_str(entry.get("type")),
@@ -362,6 +452,15 @@ def parse_contact(entry: dict[str, Any]) -> Contact | None:
         verification_status=_opt_str(verification.get("status")),
         verification_date=_opt_str(verification.get("date")),
     )
+
+
+def _domain_list(value: Any) -> tuple[str, ...] | None:
+    """`linked_domains`: a list of names (DOCS, MCP fixture); an entry that is an object
+    is read by its `domain` key, so a richer shape later still yields the names."""
+    if not isinstance(value, list):
+        return None
+    names = (_opt_str(v.get("domain") if isinstance(v, dict) else v) for v in value)
+    return tuple(dict.fromkeys(n.lower() for n in names if n))
 
 
 def parse_domain_search(
@@ -376,6 +475,7 @@ def parse_domain_search(
         accept_all=_opt_bool(data.get("accept_all")),
         webmail=_opt_bool(data.get("webmail")),
         disposable=_opt_bool(data.get("disposable")),
+        linked_domains=_domain_list(data.get("linked_domains")),
     )
     contacts = [c for e in data.get("emails") or [] if (c := parse_contact(e)) is not None]
     total = int(meta.get("results", len(contacts)) or 0)

@@ -25,6 +25,10 @@ class Contact:
     sources: list[dict[str, Any]] = field(default_factory=list)
     verification_status: str | None = None
     verification_date: str | None = None
+    # the title as the source wrote it ("VP of Sales"); `position` is Hunter's cleaned one
+    position_raw: str | None = None
+    # the company the Email Finder named for the person (Domain Search has it per domain)
+    company: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class DomainFacts:
     accept_all: bool | None
     webmail: bool | None
     disposable: bool | None
+    # the organisation's other domains, as Hunter links them; None when not said
+    linked_domains: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,17 @@ class CallRecord:
     duration_ms: float
     error_id: str | None
     detail: str
-    credits: int = 0           # what Hunter bills for this answer
+    credits: float = 0         # what Hunter bills for this answer (0.5: a verification on
+                               # a single-credit plan)
     credit_kind: str | None = None   # "search" or "verification"
 
 
 @dataclass(frozen=True)
 class Account:
+    """What `/v2/account` says. Hunter has two kinds of plan: older ones with separate
+    search and verification quotas (`requests.searches`, `requests.verifications`), and
+    current ones with one `requests.credits` bucket (floats: a verification costs 0.5)."""
+
     plan_name: str | None
     reset_date: str | None
     searches_used: int | None
@@ -67,6 +78,20 @@ class Account:
     verifications_used: int | None
     verifications_available: int | None
     raw: dict[str, Any]
+    plan_level: int | None = None
+    # the single-credit bucket; None on plans with separate quotas
+    credits_used: float | None = None
+    credits_available: float | None = None
+    credits_remaining: float | None = None
+
+    @property
+    def is_free(self) -> bool:
+        """Hunter's free plan: a Domain Search reads at most 10 emails per domain."""
+        return self.plan_level == 0 or (self.plan_name or "").strip().lower() == "free"
+
+    @property
+    def single_credit(self) -> bool:
+        return self.credits_remaining is not None or self.credits_available is not None
 
     @property
     def searches_left(self) -> int | None:
@@ -79,8 +104,6 @@ class Account:
         if self.verifications_used is None or self.verifications_available is None:
             return None
         return max(0, self.verifications_available - self.verifications_used)
-
-
 
 
 @dataclass(frozen=True)
@@ -107,3 +130,24 @@ class FinderResult:
     verification_status: str | None
     verification_date: str | None
     answer: dict[str, Any]
+    # the rest of what Hunter says about the person found: paid for, so kept
+    first_name: str | None = None
+    last_name: str | None = None
+    accept_all: bool | None = None
+    linkedin: str | None = None        # Hunter's `linkedin_url`
+    twitter: str | None = None
+    phone_number: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailCount:
+    """What `/v2/email-count` says (free): how many emails Hunter has for a domain, in all
+    (for the `type` asked, if any) and broken down by type, department and seniority."""
+
+    domain: str
+    total: int
+    personal: int
+    generic: int
+    department: dict[str, int] = field(default_factory=dict)
+    seniority: dict[str, int] = field(default_factory=dict)

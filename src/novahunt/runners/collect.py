@@ -13,7 +13,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import jobs, ledger, store, webhooks
+from novahunt import account, jobs, ledger, store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import PaginationLimit
@@ -23,6 +23,9 @@ from novahunt.runners.context import JobContext
 
 TYPE = "collect"
 SOURCE = "hunter_domain_search"
+# Hunter's free plan answers 400 pagination_error whenever limit + offset > 10 (DOCS;
+# ISSUE recon-ng-marketplace #159): a free key reads the first 10 emails of a domain
+FREE_PLAN_CAP = 10
 
 
 def filters_key(params: dict[str, Any]) -> str:
@@ -60,14 +63,44 @@ def cached_result(db: Database, params: dict[str, Any],
     }
 
 
+def collection_cost(emails: int, max_results: int, page_size: int, *, free: bool) -> int:
+    """The search credits a collection of a domain holding `emails` (for its filters)
+    bills, paged as `run()` pages it: 1 credit per started 10 emails a page returns
+    (HELP: "52 emails -> 6 credits"), ceil(min(emails, max_results) / 10) with pages of a
+    multiple of 10. A free plan reads the first 10 emails: 1 credit at most (DOCS)."""
+    target = min(emails, max_results, *((FREE_PLAN_CAP,) if free else ()))
+    credits = offset = 0
+    while offset < target:
+        limit = min(page_size, max_results - offset,
+                    *((FREE_PLAN_CAP - offset,) if free else ()))
+        credits += -(-min(limit, target - offset) // 10)
+        offset += limit
+    return credits
+
+
+NO_EMAILS = "Hunter has no emails for this domain"
+
+
+def _empty_result(domain: str) -> dict[str, Any]:
+    """A collection Hunter's Email Count (free) showed to be empty: nothing to pay for."""
+    return {
+        "domain": domain, "organization": None, "pattern": None, "emails_collected": 0,
+        "total_available": 0, "pages_fetched": 0, "api_calls": 0, "credits": 0,
+        "complete": True, "note": NO_EMAILS,
+    }
+
+
 def plan(db: Database, settings: Settings, domains: list[str], *, priority: int = 3,
          run_at: float | None = None, max_results: int, type: str | None = None,
          seniority: str | None = None, department: str | None = None,
          tags: list[str] | None = None, refresh: bool = False,
-         verify: bool = False, webhook: str | None = None) -> list[NewJob]:
+         verify: bool = False, webhook: str | None = None,
+         counts: dict[str, int] | None = None) -> list[NewJob]:
     """One job per domain; a domain with a fresh collection in state.db gets a job that
-    is completed at once with zero API calls (unless refresh)."""
+    is completed at once with zero API calls (unless refresh), and so does a domain
+    whose count in `counts` (emails Hunter has for the filters, from Email Count) is 0."""
     specs = []
+    counts = counts or {}
     since = time.time() - settings.freshness
     # one query for the whole list: most domains of a big file were never collected
     collected = set() if refresh else store.collected_since(db, domains, since)
@@ -80,10 +113,13 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
             params.update(verify=True, verify_max_age=settings.verify_max_age)
         if webhook:
             params["webhook"] = webhooks.check_url(webhook)
+        result = cached_result(db, params, since) if domain in collected else None
+        empty = result is None and counts.get(domain) == 0
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
-            result=cached_result(db, params, since) if domain in collected else None,
+            result=_empty_result(domain) if empty else result,
+            completed_because=f"{NO_EMAILS} (Email Count): no search" if empty else None,
         ))
     if any(spec.result is None for spec in specs):
         settings.require_key()  # refuse now rather than queue jobs that cannot run
@@ -119,18 +155,34 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     stopped: str | None = None
     client = ctx.hunter()
+    # how deep the plan lets a search read: known from the account, or learnt from a
+    # first refusal (kept in the checkpoint, so a resumed job does not ask again)
+    cap: int | None = cp.get("plan_cap")
+    if cap is None and _free_plan(ctx):
+        cap = FREE_PLAN_CAP
     ctx.set_progress(cp["offset"], _target(cp, max_results), "collecting")
     while True:
         offset = cp["offset"]
         if _done(cp, max_results):
             break
-        limit = min(page_size, max_results - offset)
+        if cap is not None and offset >= cap:
+            stopped = _plan_stop(cp, cap)
+            break
+        limit = min(page_size, max_results - offset, *(() if cap is None else (cap - offset,)))
         try:
             page = ctx.call(partial(
                 client.domain_search, domain, limit=limit, offset=offset,
                 type=params.get("type"), seniority=params.get("seniority"),
                 department=params.get("department")), endpoint="domain-search")
         except PaginationLimit as exc:
+            if cap is None and offset < FREE_PLAN_CAP < offset + limit:
+                # Hunter's free plan refuses limit + offset > 10 (DOCS); the refusal is
+                # not billed, so ask again for what the plan lets through
+                cap = FREE_PLAN_CAP
+                cp = {**cp, "plan_cap": cap}
+                ctx.event("plan_limit", f"{exc}; asking for the {cap - offset} emails "
+                          "the plan lets a search read")
+                continue
             stopped = str(exc)
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
             break
@@ -145,16 +197,31 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 "emails": cp["emails"] + len({c.email for c in page.contacts}),
                 "organization": page.facts.organization,
                 "pattern": page.facts.pattern,
+                **({} if cap is None else {"plan_cap": cap}),
             }
             if not page.contacts or _done(cp, max_results):
                 # the last page and the job's end commit together
                 return _finish(ctx, cp, None)
+            if cap is not None and cp["offset"] >= cap:
+                return _finish(ctx, cp, _plan_stop(cp, cap))
             target = _target(cp, max_results)
             ctx.commit(cp, (min(cp["offset"], target or 0), target, "collecting",
                             f"page {cp['pages']}: {cp['emails']} emails"))
         ctx.check()
     with ctx.db.atomic():
         return _finish(ctx, cp, stopped)
+
+
+def _free_plan(ctx: JobContext) -> bool:
+    plan = account.known_plan(ctx.db)
+    return plan is not None and plan.is_free
+
+
+def _plan_stop(cp: dict[str, Any], cap: int) -> str:
+    """Why a collection on a capped plan ends here, and what a paid plan would add."""
+    total = cp["total"] or 0
+    return (f"your Hunter plan lets a search read {cap} emails per domain; Hunter has "
+            f"{total} for this one ({max(0, total - cap)} more on a paid plan)")
 
 
 def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[str, Any]:
@@ -177,6 +244,8 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[st
     }
     if stopped:
         result["stopped_reason"] = stopped
+    if cp.get("plan_cap") is not None:
+        result["plan_limit"] = cp["plan_cap"]
     if params.get("verify") and cp["emails"]:
         # the follow-up job is created with the result, so it cannot be lost
         spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from novahunt import jobs, ledger, limiter, store
+from novahunt import account, jobs, ledger, limiter, store
 from novahunt.config import Settings
 from novahunt.db import Database
 from novahunt.errors import QuotaExhausted, RateLimited, TransientError
@@ -55,8 +55,9 @@ class Postpone(Exception):
 
 
 class QuotaPaused(Exception):
-    """The provider's quota is exhausted: the job waits in `retrying` until credits
-    are back (the worker checks the account) or the user resumes the provider."""
+    """A kind of credit is exhausted: the job waits in `retrying` until that kind is
+    back (the worker checks the account) or the user resumes it. `provider` is the
+    pause key the job waits for ("hunter:search", "hunter:verification")."""
 
     def __init__(self, provider: str, reason: str) -> None:
         super().__init__(reason)
@@ -110,10 +111,12 @@ class JobContext:
         if self._hunter is None:
             from novahunt.providers.hunter import HunterClient
 
+            # the plan decides what a verification costs; known_plan reads state.db at
+            # most once a minute per process, not once a job
             self._hunter = HunterClient(
                 self.settings.require_key(), self.settings.hunter_url,
                 timeout=self.settings.http_timeout, on_call=self.record_call,
-                shared=True)
+                shared=True, plan=account.known_plan(self.db))
         return self._hunter
 
     def record_call(self, call: CallRecord) -> None:
@@ -141,7 +144,7 @@ class JobContext:
             with self.db.atomic(savepoint=False):
                 self._write_calls()
 
-    def usage(self) -> dict[str, int]:
+    def usage(self) -> ledger.Usage:
         """What this job's requests were and cost so far (the ledger: all its runs)."""
         self.flush_calls()
         return ledger.usage_of_job(self.db, self.job.id)
@@ -153,14 +156,17 @@ class JobContext:
     def call(self, fn: Callable[[], T], *, endpoint: str, provider: str = PROVIDER) -> T:
         """Run one provider request at the shared rate, waiting out throttling and
         retrying transient failures within this step. A wait longer than the job's
-        patience postpones the job instead of holding a worker thread."""
+        patience postpones the job instead of holding a worker thread. A paid endpoint
+        waits while its kind of credit is paused; a quota error pauses that kind only."""
         bucket = f"{provider}:{endpoint}"
+        kind = account.KIND_OF_ENDPOINT.get(endpoint)
+        pause = None if kind is None else account.pause_key(kind, provider)
         windows = self.settings.rates.get(endpoint, ())
         started = time.monotonic()
         throttles = transients = 0
         while True:
             self.check()
-            self._wait_for_slot(bucket, windows, started, provider)
+            self._wait_for_slot(bucket, windows, started, pause)
             try:
                 return fn()
             except RateLimited as exc:
@@ -183,18 +189,20 @@ class JobContext:
                 self.event("retry", f"{exc} (retry {transients} in {wait:.1f}s)")
                 self.sleep(wait, "retrying", str(exc))
             except QuotaExhausted as exc:
+                if pause is None:  # a free endpoint has no quota to wait for
+                    raise
                 with self.transaction():
-                    store.pause_provider(self.db, provider, str(exc), self.job.id)
-                raise QuotaPaused(provider, str(exc)) from None
+                    store.pause_provider(self.db, pause, str(exc), self.job.id)
+                raise QuotaPaused(pause, str(exc)) from None
 
     def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
-                       started: float, provider: str) -> None:
+                       started: float, pause: str | None) -> None:
         left = self.settings.patience - (time.monotonic() - started)
         try:
             at = limiter.reserve(self.db, bucket, windows, max_wait=max(0.0, left),
-                                 provider=provider)
-        except limiter.Paused as exc:  # another job found the quota exhausted
-            raise QuotaPaused(provider, exc.reason) from None
+                                 provider=pause)
+        except limiter.Paused as exc:  # another job found this kind of credit exhausted
+            raise QuotaPaused(str(pause), exc.reason) from None
         if at is None:
             wait = limiter.earliest(self.db, bucket, windows) - time.time()
             raise Postpone(max(1.0, wait), f"{bucket} is busy for {wait:.0f}s")
@@ -289,13 +297,21 @@ def summary(result: dict[str, Any]) -> str:
         return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
                 f"({result['pages_skipped']} skipped)")
     if "rows" in result:
+        refused = f", {result['refused']} refused by Hunter" if result.get("refused") else ""
         return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
-                f"found, {result['skipped']} skipped; wrote {result['output']}")
+                f"found, {result['skipped']} skipped{refused}; wrote {result['output']}")
     if "candidates" in result or "found" in result:
         who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
+        if result.get("refused"):
+            return f"{who}: {result['refused']}"
         return f"{who}: {result.get('email') or 'no address found'}"
     if "verified" in result:
-        return (f"{result['emails']} emails: {result['verified']} verified, "
-                f"{result['cached']} from the cache, {result['invalid_syntax']} bad syntax, "
-                f"{result['api_calls']} API calls")
+        text = (f"{result['emails']} emails: {result['verified']} verified, "
+                f"{result['cached']} from the cache, ")
+        if result.get("known"):
+            text += f"{result['known']} already verified by Hunter, "
+        if result.get("refused"):
+            text += f"{result['refused']} refused by Hunter, "
+        return text + (f"{result['invalid_syntax']} bad syntax, "
+                       f"{result['api_calls']} API calls")
     return "completed"

@@ -20,7 +20,7 @@ from typing import Any
 from novahunt import items, names, store, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.domains import normalise_domain
-from novahunt.errors import BadInput
+from novahunt.errors import BadInput, DataClaimed, ItemRefused
 from novahunt.jobs import NewJob
 from novahunt.leads import MAX_ENRICH_ROWS, Leads
 from novahunt.providers.records import Contact
@@ -29,8 +29,12 @@ from novahunt.runners.context import JobContext
 from novahunt.runners.verify import deliverable, verify_now
 
 TYPE = "enrich"
-COLUMNS = ["enriched_email", "enriched_confidence", "enriched_source", "verify_status",
-           "verify_result", "enrich_note"]
+# what Hunter said about the person found (paid for with the address): output key -> column
+PERSON_COLUMNS = {"position": "enriched_position", "company": "enriched_company",
+                  "linkedin": "enriched_linkedin", "twitter": "enriched_twitter",
+                  "phone_number": "enriched_phone"}
+COLUMNS = ["enriched_email", "enriched_confidence", "enriched_source",
+           *PERSON_COLUMNS.values(), "verify_status", "verify_result", "enrich_note"]
 
 
 def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False,
@@ -58,7 +62,8 @@ def _cell(row: list[str], columns: dict[str, int | None], key: str) -> str:
 
 
 def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict[str, Any]]:
-    """(outcome, output) for one row. Outcomes: had_email, found, not_found, skipped."""
+    """(outcome, output) for one row. Outcomes: had_email, found, not_found, skipped,
+    refused and claimed (Hunter refused this person: the note says why)."""
     p = ctx.job.params
     columns: dict[str, int | None] = p["columns"]
     if _cell(row, columns, "email"):
@@ -77,13 +82,15 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
     known = store.contact_by_name(ctx.db, domain, first, last)
     if known is not None:
         return "found", {"email": known["email"], "confidence": known["confidence"],
-                         "source": f"state.db ({known['source']})"}
+                         "source": f"state.db ({known['source']})",
+                         **{k: known[k] for k in PERSON_COLUMNS}}
     lookup = store.person_lookup(ctx.db, domain, first, last,
                                  time.time() - ctx.settings.freshness)
     if lookup is not None:
         if lookup.email:
             return "found", {"email": lookup.email, "confidence": lookup.score,
-                             "source": f"state.db ({lookup.source})"}
+                             "source": f"state.db ({lookup.source})",
+                             **find_runner.person_fields(lookup)}
         if not p["verify"]:
             return "not_found", {"note": "Email Finder found nobody (remembered)"}
     if p["verify"]:
@@ -98,25 +105,26 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
                         verification_status="valid")], source="pattern_verified",
                         job_id=ctx.job.id)
                 return "found", {"email": candidate, "confidence": None,
-                                 "source": "pattern, verified"}
+                                 "source": "pattern, verified",
+                                 "company": facts.get("organization")}
             if checked is not None and checked.status == "accept_all":
                 break  # every candidate would look deliverable: ask the Finder
         if lookup is not None:
             return "not_found", {"note": "no pattern candidate verified; Finder found nobody"}
-    answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
-                      endpoint="email-finder")
+    try:
+        answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
+                          endpoint="email-finder")
+    except ItemRefused as exc:
+        # about this person only: the row says why and the list goes on. A 451 person
+        # asked not to be processed: nothing about them is stored.
+        return ("claimed" if isinstance(exc, DataClaimed) else "refused"), {
+            "note": str(exc)}
     with ctx.db.atomic():
-        store.save_person_lookup(ctx.db, store.PersonLookup(
-            domain, first, last, answer.email, answer.score, find_runner.SOURCE, ctx.job.id,
-            time.time()))
-        if answer.email:
-            store.save_contacts(ctx.db, domain, [Contact(
-                email=answer.email, first_name=first, last_name=last,
-                position=answer.position, confidence=answer.score, sources=answer.sources)],
-                source=find_runner.SOURCE, job_id=ctx.job.id)
+        # the lookup and the contact with all the Finder said, its verification included
+        lookup = find_runner.remember(ctx.db, answer, first, last, ctx.job.id)
     if answer.email:
         return "found", {"email": answer.email, "confidence": answer.score,
-                         "source": "hunter email finder"}
+                         "source": "hunter email finder", **find_runner.person_fields(lookup)}
     return "not_found", {"note": "Email Finder found nobody"}
 
 
@@ -139,6 +147,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
     written = write_output(ctx, Path(p["output"]))
     return {"rows": total, "found": counts.get("found", 0),
             "had_email": counts.get("had_email", 0), "not_found": counts.get("not_found", 0),
+            "refused": counts.get("refused", 0) + counts.get("claimed", 0),
             "skipped": len(skipped), "skipped_rows": skipped[:100], "output": str(written),
             **ctx.usage()}
 
@@ -157,7 +166,8 @@ def write_output(ctx: JobContext, out: Path) -> Path:
             v = found.get(o.get("email") or "")
             writer.writerow([*json.loads(value), o.get("email") or "",
                              "" if o.get("confidence") is None else o["confidence"],
-                             o.get("source") or "", v.status if v else "",
+                             o.get("source") or "",
+                             *(o.get(k) or "" for k in PERSON_COLUMNS), v.status if v else "",
                              (v.result or "") if v else "", o.get("note") or ""])
     tmp.replace(out)  # all or nothing: a crash mid-write leaves no half file
     return out

@@ -13,19 +13,51 @@ from typing import Any
 from novahunt import store, webhooks
 from novahunt.config import Settings
 from novahunt.db import Database
+from novahunt.errors import ItemRefused
 from novahunt.jobs import NewJob
-from novahunt.providers.records import Contact
+from novahunt.providers.records import Contact, FinderResult
 from novahunt.runners.context import JobContext
 
 TYPE = "find"
 SOURCE = "hunter_email_finder"
+# what the Finder says about the person besides the address, in a result and in enrich
+PERSON_FIELDS = ("position", "company", "linkedin", "twitter", "phone_number",
+                 "verification_status", "verification_date")
+
+
+def person_fields(lookup: store.PersonLookup) -> dict[str, Any]:
+    return {name: getattr(lookup, name) for name in PERSON_FIELDS}
+
+
+def remember(db: Database, answer: FinderResult, first: str, last: str,
+             job_id: int | None) -> store.PersonLookup:
+    """Keep a Finder answer, inside the caller's transaction: the lookup (a miss too), and
+    the person found as a contact of the domain with all Hunter said, its verdict
+    included, so a later verification of the address is not paid for again."""
+    lookup = store.PersonLookup(
+        answer.domain, first, last, answer.email, answer.score, SOURCE, job_id, time.time(),
+        position=answer.position, company=answer.company, linkedin=answer.linkedin,
+        twitter=answer.twitter, phone_number=answer.phone_number,
+        accept_all=answer.accept_all, verification_status=answer.verification_status,
+        verification_date=answer.verification_date)
+    store.save_person_lookup(db, lookup)
+    if answer.email is not None:
+        # names as used in addresses: what contact_by_name matches on
+        store.save_contacts(db, answer.domain, [Contact(
+            email=answer.email, first_name=first, last_name=last, position=answer.position,
+            company=answer.company, confidence=answer.score, linkedin=answer.linkedin,
+            twitter=answer.twitter, phone_number=answer.phone_number,
+            sources=answer.sources, verification_status=answer.verification_status,
+            verification_date=answer.verification_date)], source=SOURCE, job_id=job_id)
+    return lookup
 
 
 def _result(lookup: store.PersonLookup, *, cached: bool, api_calls: int = 0,
-            credits: int = 0) -> dict[str, Any]:
+            credits: float = 0) -> dict[str, Any]:
     return {"domain": lookup.domain, "first_name": lookup.first_name,
             "last_name": lookup.last_name, "email": lookup.email, "score": lookup.score,
-            "found": lookup.email is not None, "cached": cached, "api_calls": api_calls,
+            "found": lookup.email is not None, **person_fields(lookup),
+            "cached": cached, "api_calls": api_calls,
             "credits": credits}
 
 
@@ -55,18 +87,16 @@ def run(ctx: JobContext) -> dict[str, Any]:
         if known is not None:
             return _result(known, cached=True)
     ctx.set_progress(0, 1, "finding", f"{first} {last} at {domain}", force=True)
-    answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
-                      endpoint="email-finder")
-    lookup = store.PersonLookup(domain, first, last, answer.email, answer.score, SOURCE,
-                                ctx.job.id, time.time())
+    try:
+        answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
+                          endpoint="email-finder")
+    except ItemRefused as exc:
+        # Hunter refused this person (a bad name, a domain without mail, a 451): an
+        # answer about them, not a failure to retry; nothing about them is stored
+        return {**_result(store.PersonLookup(domain, first, last, None, None, SOURCE,
+                                             ctx.job.id, time.time()), cached=False),
+                "refused": str(exc), **ctx.usage()}
     with ctx.db.atomic():
-        store.save_person_lookup(ctx.db, lookup)
-        if answer.email is not None:
-            store.save_contacts(ctx.db, domain, [Contact(
-                email=answer.email, first_name=first, last_name=last,
-                position=answer.position, confidence=answer.score, sources=answer.sources,
-                verification_status=answer.verification_status,
-                verification_date=answer.verification_date)], source=SOURCE,
-                job_id=ctx.job.id)
+        lookup = remember(ctx.db, answer, first, last, ctx.job.id)
         ctx.commit({"done": True}, (1, 1, "done", None))
     return _result(lookup, cached=False, **ctx.usage())

@@ -1,10 +1,13 @@
 """Verify a list of emails through Hunter's Email Verifier, paying once per email.
 
 For each item, cheapest first: a bad syntax is decided locally; a cached answer within
-`max_age` (or Hunter's own fresh `valid` from a Domain Search) is free; otherwise the job
-claims the email (single flight across jobs), asks Hunter, and stores the answer and the
-item's state in one transaction. 202 and 222 are not answers: the item is deferred and
-asked again later while the rest of the list goes on; it is never cached.
+`max_age` is free, and so is what Hunter already said of the address (a fresh verdict
+from a Domain Search or the Email Finder, or a domain that accepts all mail); otherwise
+the job claims the email (single flight across jobs), asks Hunter, and stores the answer
+and the item's state in one transaction. 202 and 222 are not answers: the item is
+deferred and asked again later while the rest of the list goes on; it is never cached.
+Hunter refusing one address (400 invalid_email, 451) is recorded on that item with
+Hunter's reason, and the list goes on.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from novahunt import emails, items, jobs, ledger, verifications, webhooks
 from novahunt.config import Settings
-from novahunt.errors import DataClaimed, NotReady
+from novahunt.errors import DataClaimed, ItemRefused, NotReady
 from novahunt.jobs import NewJob
 from novahunt.runners.context import JobContext, Postpone, backoff
 
@@ -68,8 +71,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         since = time.time() - max_age
         problem = emails.syntax_problem(email)
         cached = None if recheck else verifications.fresh(ctx.db, email, since)
-        hunter_valid = None if recheck or cached else (
-            verifications.fresh_from_domain_search(ctx.db, email, since))
+        known = None if recheck or cached else verifications.known_verdict(
+            ctx.db, email, since)
         if problem is not None:
             with ctx.db.atomic():
                 verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
@@ -77,8 +80,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 items.done(ctx.db, item, "invalid_syntax")
                 _commit(ctx, total, counts, "invalid_syntax")
             continue
-        if cached is not None or hunter_valid is not None:
-            _serve_cached(ctx, item, total, counts, hunter_valid)
+        if cached is not None or known is not None:
+            _serve_cached(ctx, item, total, counts, known)
             continue
         if not verifications.claim(ctx.db, email, ctx.job.id,
                                    time.time() + ctx.settings.lease):
@@ -104,12 +107,13 @@ def run(ctx: JobContext) -> dict[str, Any]:
                     wait = max(base, backoff(item.tries + 1, 2 * base, 120.0))
                     items.defer(ctx.db, item, time.time() + wait, count_try=True)
             continue
-        except DataClaimed as exc:
+        except ItemRefused as exc:
+            outcome = "claimed" if isinstance(exc, DataClaimed) else "refused"
             with ctx.db.atomic():
-                verifications.save_claimed(ctx.db, email, str(exc))
+                _save_refusal(ctx, email, exc)
                 verifications.release(ctx.db, email, ctx.job.id)
-                items.done(ctx.db, item, "claimed")
-                _commit(ctx, total, counts, "claimed")
+                items.done(ctx.db, item, outcome, {"reason": str(exc)})
+                _commit(ctx, total, counts, outcome)
             continue
         with ctx.db.atomic():
             verifications.save(ctx.db, answer)
@@ -123,33 +127,47 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "emails": total,
         "verified": counts.get("verified", 0),
         "cached": counts.get("cached", 0),
+        # answered by what Hunter had already said (Domain Search, Finder, accept_all)
+        "known": counts.get("known", 0),
         "invalid_syntax": counts.get("invalid_syntax", 0),
         "claimed": counts.get("claimed", 0),
+        "refused": counts.get("refused", 0),
         "unverified": counts.get("unverified", 0),
         "by_status": statuses,
         **ctx.usage(),
     }
 
 
+def _save_refusal(ctx: JobContext, email: str, exc: ItemRefused) -> None:
+    if isinstance(exc, DataClaimed):
+        verifications.save_claimed(ctx.db, email, str(exc))
+    else:
+        verifications.save_refused(ctx.db, email, str(exc))
+
+
+def _save_known(ctx: JobContext, email: str, known: verifications.KnownVerdict) -> None:
+    verifications.save_local(ctx.db, email, known.status, known.reason, known.source,
+                             known.result)
+
+
 def _serve_cached(ctx: JobContext, item: items.Item, total: int, counts: dict[str, int],
-                  hunter_valid: str | None) -> None:
-    """Answer an item from the cache (or from Hunter's own fresh verification)."""
+                  known: verifications.KnownVerdict | None) -> None:
+    """Answer an item from the cache (or from what Hunter already said of it)."""
     with ctx.db.atomic():
         verifications.release(ctx.db, item.value, ctx.job.id)
-        if hunter_valid is None:
+        if known is None:
             verifications.touch(ctx.db, item.value)
         else:
-            verifications.save_local(
-                ctx.db, item.value, "valid", f"Hunter verified it on {hunter_valid}",
-                "hunter_domain_search", "deliverable")
+            _save_known(ctx, item.value, known)
         ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
-        items.done(ctx.db, item, "cached")
-        _commit(ctx, total, counts, "cached")
+        items.done(ctx.db, item, "cached" if known is None else "known")
+        _commit(ctx, total, counts, "cached" if known is None else "known")
 
 
 def _summary(counts: dict[str, int], total: int) -> tuple[int, str]:
     done = sum(n for k, n in counts.items() if k != "remaining")
-    text = (f"{counts.get('verified', 0)} verified, {counts.get('cached', 0)} cached, "
+    text = (f"{counts.get('verified', 0)} verified, "
+            f"{counts.get('cached', 0) + counts.get('known', 0)} cached, "
             f"{total - done} remaining")
     return done, text
 
@@ -182,13 +200,10 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
                 verifications.touch(ctx.db, email)
                 ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
             return cached
-        hunter_valid = None if recheck else verifications.fresh_from_domain_search(
-            ctx.db, email, since)
-        if hunter_valid is not None:
+        known = None if recheck else verifications.known_verdict(ctx.db, email, since)
+        if known is not None:
             with ctx.db.atomic():
-                verifications.save_local(
-                    ctx.db, email, "valid", f"Hunter verified it on {hunter_valid}",
-                    "hunter_domain_search", "deliverable")
+                _save_known(ctx, email, known)
                 ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
             return verifications.fresh(ctx.db, email, 0)
         if not verifications.claim(ctx.db, email, ctx.job.id,
@@ -207,15 +222,22 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
             base = ctx.settings.backoff_base
             ctx.sleep(max(base, backoff(tries, 2 * base, 120.0)), "waiting", str(exc))
             continue
-        except DataClaimed as exc:
+        except ItemRefused as exc:
             with ctx.db.atomic():
-                verifications.save_claimed(ctx.db, email, str(exc))
+                _save_refusal(ctx, email, exc)
                 verifications.release(ctx.db, email, ctx.job.id)
             return verifications.fresh(ctx.db, email, 0)
         with ctx.db.atomic():
             verifications.save(ctx.db, answer)
             verifications.release(ctx.db, email, ctx.job.id)
-        return verifications.fresh(ctx.db, email, 0)
+        return _answered(ctx, email)
+
+
+def _answered(ctx: JobContext, email: str) -> verifications.Cached | None:
+    """The answer just stored, `unknown` included (the cache will not serve that one
+    later, but this caller asked now)."""
+    return verifications.fresh(ctx.db, email, 0) or verifications.lookup(
+        ctx.db, [email]).get(email)
 
 
 def deliverable(row: verifications.Cached | None) -> bool:
