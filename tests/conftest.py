@@ -225,6 +225,18 @@ def submit_collect(state: Database, *domains: str, **kw: object) -> list[Job]:
     return [job for job, _ in dispatch.submit(state, specs)]
 
 
+def submit_verify(state: Database, values: list[str], **kw: object) -> Job:
+    """Queue one verify job as `novahunt verify` would (plan, create, send)."""
+    from novahunt import dispatch
+    from novahunt.runners import verify
+
+    settings = config.load()
+    kw.setdefault("max_age", settings.verify_max_age)
+    spec = verify.plan(settings, values, source="test", **kw)  # type: ignore[arg-type]
+    [(job, _)] = dispatch.submit(state, [spec])
+    return job
+
+
 def emails_in_db(state: Database, domain: str) -> list[str]:
     return [r["email"] for r in state.query(
         "SELECT email FROM contacts WHERE domain = ? ORDER BY email", (domain,))]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import KEY, drain, emails_in_db, submit_collect
-from novahunt import account, config, jobs
+from novahunt import account, config, jobs, progress
 from novahunt.db import Database
 from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
@@ -55,6 +55,7 @@ def test_a_free_key_gets_the_ten_emails_hunter_lets_it_read(
     assert done.result["complete"] is False
     assert done.result["plan_limit"] == 10
     assert "32 more on a paid plan" in done.result["stopped_reason"]
+    assert progress.describe(done) == "completed: 10 of 42 emails (your plan's limit)"
     # one refusal (limit=100 on a free plan), then the one page the plan allows
     assert _searches(free, "big.example") == [(400, "100", "0"), (200, "10", "0")]
     assert free.pages_served("big.example") == [0]

@@ -184,6 +184,8 @@ def test_queued_jobs_run_on_the_new_database_from_another_host(
 
 def test_job_ids_cleanup_deleted_are_not_handed_out_again(
         sandbox: Sandbox, cli: Cli, target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for domain in ("one.example", "two.example"):  # Hunter has emails for both: queued
+        sandbox.add_domain(domain, 3)
     first, second = ids_of(ok(cli, "collect", "one.example", "two.example", "--json"))
     ok(cli, "jobs", "cancel", str(second))
     time.sleep(0.01)

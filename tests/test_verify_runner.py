@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-from conftest import Cli, drain
-from novahunt import config, dispatch, jobs, store, verifications
+from conftest import Cli, drain, submit_verify
+from novahunt import jobs, store, verifications
 from novahunt.db import Database
-from novahunt.jobs import Job, Status
-from novahunt.runners import verify
+from novahunt.jobs import Status
 from novahunt.sandbox import SMTP_FAILURE_222, Sandbox
 from novahunt.worker import WorkerRuntime
 
@@ -19,12 +18,7 @@ from novahunt.worker import WorkerRuntime
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def submit(state: Database, values: list[str], **kw: object) -> Job:
-    settings = config.load()
-    kw.setdefault("max_age", settings.verify_max_age)
-    spec = verify.plan(settings, values, source="test", **kw)  # type: ignore[arg-type]
-    [(job, _)] = dispatch.submit(state, [spec])
-    return job
+submit = submit_verify
 
 
 def calls(sandbox: Sandbox) -> int:

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import drain, submit_collect
-from novahunt import config, dispatch, jobs, verifications
+from conftest import drain, submit_collect, submit_verify
+from novahunt import jobs, verifications
 from novahunt.db import Database
-from novahunt.jobs import Job
-from novahunt.runners import verify
 from novahunt.sandbox import Sandbox
 from novahunt.worker import WorkerRuntime
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def submit(state: Database, values: list[str], **kw: object) -> Job:
-    settings = config.load()
-    kw.setdefault("max_age", settings.verify_max_age)
-    spec = verify.plan(settings, values, source="test", **kw)  # type: ignore[arg-type]
-    [(job, _)] = dispatch.submit(state, [spec])
-    return job
+submit = submit_verify
 
 
 def _known_by_search(state: Database, domain: str) -> dict[str, str]:

@@ -56,6 +56,9 @@ def describe(job: Job) -> str:
                 f"{job.result['pages_fetched']} pages")
     if job.status is Status.COMPLETED and job.result:
         n = job.result.get("emails_collected")
+        if job.result.get("plan_limit") and not job.result.get("complete", True):
+            return (f"completed: {n} of {job.result.get('total_available')} emails "
+                    "(your plan's limit)")
         cached = " (from state.db)" if job.result.get("cached") else ""
         return f"completed: {n} emails{cached}" if n is not None else "completed"
     if job.status is Status.RUNNING and job.progress_message and stage == "verifying":

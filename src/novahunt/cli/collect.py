@@ -255,12 +255,32 @@ def _costs(estimates: list[Estimate], info: Account | None) -> str:
     return text
 
 
+# a list longer than this is counted only when the credits left might not cover it
+COUNT_AT_ONCE = 500
+
+
+def collect_cost_bound(spec: NewJob, info: Account | None) -> int:
+    """The most one collection can cost: every page up to --max-results (1 on a free
+    plan, which reads 10 emails)."""
+    if info is not None and info.is_free:
+        return 1
+    return -(-int(spec.params["max_results"]) // 10)
+
+
 def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
                    yes: bool) -> dict[str, int] | None:
     """Before bulk work: the exact cost from Email Count, and a question when the account
     cannot pay it. Returns the counts (emails per domain, for the filters), so `plan`
     completes the empty domains; None when Hunter could not be asked."""
     info = _account(db, settings)
+    left, unit = _left(info)
+    high = sum(collect_cost_bound(spec, info) for spec in needing)
+    if len(needing) > COUNT_AT_ONCE and left is not None and left >= high:
+        # counting takes a minute per 500 domains (Hunter's 500/min): not worth the wait
+        # when even every domain at --max-results fits the credits left
+        err.print(f"{_many(len(needing), 'domains')} need at most {_many(high, unit)} "
+                  f"(--max-results); your Hunter account has {_num(left)} left")
+        return None
     try:
         estimates = _estimate(db, settings, needing, info)
     except NovahuntError as exc:
@@ -273,7 +293,6 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
         if e.refused:
             err.print(f"{e.domain}: Hunter would not count it ({e.refused})", style="yellow",
                       markup=False)
-    left, _ = _left(info)
     total = sum(e.credits for e in estimates)
     message = _costs(estimates, info)
     if left is not None:
@@ -290,7 +309,7 @@ def _check_bound(info: Account, needing: list[NewJob], yes: bool) -> None:
     least one search credit)."""
     left, unit = _left(info)
     low = len(needing)
-    high = sum(-(-spec.params["max_results"] // 10) for spec in needing)
+    high = sum(collect_cost_bound(spec, info) for spec in needing)
     if left is None or left >= low:
         if left is not None and left < high:
             err.print(f"[yellow]{_num(left)} {unit} left; big domains may need up to "

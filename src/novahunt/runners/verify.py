@@ -16,7 +16,7 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import emails, items, jobs, ledger, verifications, webhooks
+from novahunt import account, emails, items, jobs, ledger, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.errors import DataClaimed, ItemRefused, NotReady
 from novahunt.jobs import NewJob
@@ -138,6 +138,11 @@ def run(ctx: JobContext) -> dict[str, Any]:
     }
 
 
+def _saved(ctx: JobContext) -> float:
+    """What a verification not bought saved: 1 credit, or 0.5 on a single-credit plan."""
+    return account.price(account.known_plan(ctx.db), account.VERIFICATION)
+
+
 def _save_refusal(ctx: JobContext, email: str, exc: ItemRefused) -> None:
     if isinstance(exc, DataClaimed):
         verifications.save_claimed(ctx.db, email, str(exc))
@@ -159,7 +164,7 @@ def _serve_cached(ctx: JobContext, item: items.Item, total: int, counts: dict[st
             verifications.touch(ctx.db, item.value)
         else:
             _save_known(ctx, item.value, known)
-        ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+        ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, _saved(ctx))
         items.done(ctx.db, item, "cached" if known is None else "known")
         _commit(ctx, total, counts, "cached" if known is None else "known")
 
@@ -198,13 +203,13 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
         if cached is not None:
             with ctx.db.atomic():
                 verifications.touch(ctx.db, email)
-                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, _saved(ctx))
             return cached
         known = None if recheck else verifications.known_verdict(ctx.db, email, since)
         if known is not None:
             with ctx.db.atomic():
                 _save_known(ctx, email, known)
-                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, 1)
+                ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, _saved(ctx))
             return verifications.fresh(ctx.db, email, 0)
         if not verifications.claim(ctx.db, email, ctx.job.id,
                                    time.time() + ctx.settings.lease):
