@@ -367,3 +367,14 @@ def test_a_long_list_that_may_not_fit_the_credits_is_counted(
     assert code == 0, err
     assert sandbox.count("email-count") == 501
     assert "501 with no emails at Hunter complete now" in err
+
+
+def test_yes_queues_a_long_list_without_counting_it(
+        sandbox: Sandbox, cli: Cli, tmp_path: Path) -> None:
+    sandbox.searches_available = 1000
+    domains = [f"d{i}.example" for i in range(501)]
+    code, _, err = cli("collect", "--file", str(write_list(tmp_path, domains)), "--yes")
+    assert code == 0, err
+    assert sandbox.count("email-count") == 0
+    assert "queueing anyway (--yes)" in err
+    assert len(listed(cli)) == 501

@@ -256,6 +256,7 @@ def _costs(estimates: list[Estimate], info: Account | None) -> str:
 
 
 # a list longer than this is counted only when the credits left might not cover it
+# and the user did not say --yes
 COUNT_AT_ONCE = 500
 
 
@@ -275,11 +276,19 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
     info = _account(db, settings)
     left, unit = _left(info)
     high = sum(collect_cost_bound(spec, info) for spec in needing)
-    if len(needing) > COUNT_AT_ONCE and left is not None and left >= high:
+    fits = left is not None and left >= high
+    if len(needing) > COUNT_AT_ONCE and (fits or yes):
         # counting takes a minute per 500 domains (Hunter's 500/min): not worth the wait
-        # when even every domain at --max-results fits the credits left
-        err.print(f"{_many(len(needing), 'domains')} need at most {_many(high, unit)} "
-                  f"(--max-results); your Hunter account has {_num(left)} left")
+        # when even every domain at --max-results fits the credits left, or when --yes
+        # queues them whatever they cost
+        message = f"{_many(len(needing), 'domains')} need at most {_many(high, unit)} " \
+                  "(--max-results)"
+        if left is not None:
+            message += f"; your Hunter account has {_num(left)} left"
+        if fits:
+            err.print(message)
+        else:
+            _ask(message, yes)
         return None
     try:
         estimates = _estimate(db, settings, needing, info)
