@@ -186,7 +186,12 @@ def test_free_plan_pagination_error_completes_with_what_it_got(
     assert done.result is not None
     assert done.result["emails_collected"] == 10
     assert done.result["complete"] is False
-    assert "limited to 10" in done.result["stopped_reason"]
+    # a page size within the plan: the second page is refused (free), and the job
+    # ends at the plan's limit saying what a paid plan would add
+    assert done.result["plan_limit"] == 10
+    assert "35 more on a paid plan" in done.result["stopped_reason"]
+    assert box.pages_served("free.example") == [0]
+    assert box.searches_used == 1
 
 
 def test_server_errors_are_retried_then_the_job_backs_off_then_fails(

@@ -260,12 +260,13 @@ def _costs(estimates: list[Estimate], info: Account | None) -> str:
 COUNT_AT_ONCE = 500
 
 
-def collect_cost_bound(spec: NewJob, info: Account | None) -> int:
-    """The most one collection can cost: every page up to --max-results (1 on a free
-    plan, which reads 10 emails)."""
-    if info is not None and info.is_free:
-        return 1
-    return -(-int(spec.params["max_results"]) // 10)
+def _bound(settings: Settings, spec: NewJob, info: Account | None) -> int:
+    """The most one collection can cost: every page up to --max-results."""
+    from novahunt.runners import collect as collect_runner
+
+    most = int(spec.params["max_results"])
+    return collect_runner.collection_cost(most, most, settings.page_size,
+                                          free=info is not None and info.is_free)
 
 
 def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
@@ -275,7 +276,7 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
     completes the empty domains; None when Hunter could not be asked."""
     info = _account(db, settings)
     left, unit = _left(info)
-    high = sum(collect_cost_bound(spec, info) for spec in needing)
+    high = sum(_bound(settings, spec, info) for spec in needing)
     fits = left is not None and left >= high
     if len(needing) > COUNT_AT_ONCE and (fits or yes):
         # counting takes a minute per 500 domains (Hunter's 500/min): not worth the wait
@@ -295,7 +296,7 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
     except NovahuntError as exc:
         err.print(f"[yellow]could not count the emails at Hunter: {exc}[/]")
         if info is not None:
-            _check_bound(info, needing, yes)
+            _check_bound(settings, info, needing, yes)
         return None
     counts = {e.domain: e.emails for e in estimates if e.emails is not None}
     for e in estimates:
@@ -313,12 +314,13 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
     return counts
 
 
-def _check_bound(info: Account, needing: list[NewJob], yes: bool) -> None:
+def _check_bound(settings: Settings, info: Account, needing: list[NewJob],
+                 yes: bool) -> None:
     """Without Email Count: what --max-results allows (a domain with any email costs at
     least one search credit)."""
     left, unit = _left(info)
     low = len(needing)
-    high = sum(collect_cost_bound(spec, info) for spec in needing)
+    high = sum(_bound(settings, spec, info) for spec in needing)
     if left is None or left >= low:
         if left is not None and left < high:
             err.print(f"[yellow]{_num(left)} {unit} left; big domains may need up to "

@@ -175,13 +175,12 @@ def run(ctx: JobContext) -> dict[str, Any]:
                 type=params.get("type"), seniority=params.get("seniority"),
                 department=params.get("department")), endpoint="domain-search")
         except PaginationLimit as exc:
-            if cap is None and offset < FREE_PLAN_CAP < offset + limit:
+            if cap is None and offset + limit > FREE_PLAN_CAP:
                 # Hunter's free plan refuses limit + offset > 10 (DOCS); the refusal is
-                # not billed, so ask again for what the plan lets through
+                # not billed: ask again for what the plan lets through, if anything
                 cap = FREE_PLAN_CAP
                 cp = {**cp, "plan_cap": cap}
-                ctx.event("plan_limit", f"{exc}; asking for the {cap - offset} emails "
-                          "the plan lets a search read")
+                ctx.event("plan_limit", f"{exc}; the plan lets a search read {cap} emails")
                 continue
             stopped = str(exc)
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
