@@ -75,7 +75,8 @@ SERVER = textwrap.dedent("""
 # read helpers and progress._poll timed; the summary goes to argv[1] as JSON.
 TRACER = textwrap.dedent("""
     import json, re, sqlite3, sys, time
-    from novahunt import db as ndb, progress
+    from novahunt.state import db as ndb
+    from novahunt.cli import progress
     from novahunt.cli.main import run
 
     seen, timed, polls, first_poll = {}, {}, [], []

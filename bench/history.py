@@ -97,8 +97,8 @@ def _email(domain: str, k: int) -> str:
 def seed(home: Path, n_jobs: int, n_contacts: int, analyze: bool) -> Picks:
     """Fill `home`/state.db through novahunt's migrations, then in bulk."""
     os.environ.update(env_for(home))
-    from novahunt import db
     from novahunt.runners.collect import dedupe_key, filters_key
+    from novahunt.state import db
 
     database = db.open_state()
     conn = database.conn

@@ -73,7 +73,7 @@ def box_statuses(box: Sandbox, domains: int, per_domain: int) -> list[str]:
 
 def known_share(home: str, env: dict[str, str], cmd: list[str]) -> float:
     """The share of collected addresses whose Domain Search entry carried a verdict."""
-    code = ("from novahunt import db; d = db.open_state(); print(d.scalar("
+    code = ("from novahunt.state import db; d = db.open_state(); print(d.scalar("
             "\"SELECT AVG(CASE WHEN verification_status IS NULL THEN 0.0 ELSE 1.0 END)"
             " FROM contacts\"))")
     done = subprocess.run([sys.executable, "-c", code], env=env, check=True,

@@ -67,7 +67,7 @@ def fresh_schema(base: str) -> Iterator[str]:
     try:
         yield with_schema(base, schema)
     finally:
-        from novahunt import db_postgres
+        from novahunt.state import db_postgres
 
         db_postgres.close_pools()  # this process's connections to the schema
         drop_schema(base, schema)

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 import backends
-from novahunt import config, db
+from novahunt import config
 from novahunt.cli.main import run
-from novahunt.db import Database
-from novahunt.jobs import Job
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import db
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job
+from novahunt.worker.runtime import WorkerRuntime
 
 KEY = "sk_test_0123456789abcdef0123456789abcdef"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -159,7 +160,8 @@ def inline_worker(state: Database) -> Iterator[WorkerRuntime]:
 
 
 def store_stop(runtime: WorkerRuntime) -> None:
-    from novahunt import store, worker
+    from novahunt.state import store
+    from novahunt.worker import runtime as worker
 
     store.stop_worker(runtime.db, runtime.id)
     worker._current = None
@@ -216,7 +218,7 @@ def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
 
 def submit_collect(state: Database, *domains: str, **kw: object) -> list[Job]:
     """Queue collect jobs as `novahunt collect` would (plan, create, send)."""
-    from novahunt import dispatch
+    from novahunt.queue import dispatch
     from novahunt.runners import collect
 
     settings = config.load()
@@ -227,7 +229,7 @@ def submit_collect(state: Database, *domains: str, **kw: object) -> list[Job]:
 
 def submit_verify(state: Database, values: list[str], **kw: object) -> Job:
     """Queue one verify job as `novahunt verify` would (plan, create, send)."""
-    from novahunt import dispatch
+    from novahunt.queue import dispatch
     from novahunt.runners import verify
 
     settings = config.load()

@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 
 from conftest import KEY, Cli, drain, run_process
-from novahunt import account, config, db, jobs, ledger
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config
+from novahunt.ops import account
 from novahunt.providers.hunter import bill_verification, parse_account
 from novahunt.providers.records import Account
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import db, jobs, ledger
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 BODIES = Path(__file__).parent / "hunter-bodies"
 
@@ -255,7 +257,7 @@ def test_stats_and_the_ledger_agree_with_what_the_sandbox_billed(
 
 
 def metrics_page(runtime: WorkerRuntime, state: Database) -> str:
-    from novahunt import metrics
+    from novahunt.worker import metrics
 
     server = metrics.MetricsServer(runtime, state.location, port=0)
     server.start()

@@ -13,7 +13,7 @@ import pytest
 from conftest import KEY, Cli, drain, shown
 from novahunt import config
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.worker.runtime import WorkerRuntime
 
 
 def listed(cli: Cli, *args: str) -> list[dict[str, Any]]:

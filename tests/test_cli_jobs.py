@@ -16,7 +16,7 @@ import pytest
 
 from conftest import Cli, drain, shown
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (backend: state.db and PostgreSQL)
 pytestmark = pytest.mark.usefixtures("backend")

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import KEY, Cli, drain, shown
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.worker.runtime import WorkerRuntime
 
 VERIFY_COLUMNS = ["verify_status", "verify_result", "verify_score", "verified_at",
                   "verify_reason"]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from conftest import KEY, Cli, drain, shown
-from novahunt.db import Database
 from novahunt.providers.hunter import HunterClient
 from novahunt.sandbox import Fault, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 # emails per domain, for the tests that price a list
 SIZES = {"small.example": 7, "mid.example": 52, "big.example": 340, "empty.example": 0}

@@ -13,11 +13,14 @@ from collections.abc import Iterator
 import pytest
 
 from conftest import KEY, drain, emails_in_db, submit_collect
-from novahunt import account, config, jobs, progress
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config
+from novahunt.cli import progress
+from novahunt.ops import account
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 pytestmark = pytest.mark.usefixtures("backend")
 

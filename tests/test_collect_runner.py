@@ -7,9 +7,7 @@ import json
 import pytest
 
 from conftest import drain, emails_in_db, submit_collect
-from novahunt import config, jobs, store
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config
 from novahunt.sandbox import (
     BROKEN_JSON,
     QUOTA_402,
@@ -22,7 +20,10 @@ from novahunt.sandbox import (
     Fault,
     Sandbox,
 )
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (backend: state.db and PostgreSQL)
 pytestmark = pytest.mark.usefixtures("backend")

@@ -95,9 +95,9 @@ def test_python_m_novahunt_prints_the_version() -> None:
 
 def test_the_status_lists_in_help_texts_match_the_core() -> None:
     # the command modules spell them out so that --help loads no core module
-    from novahunt import jobs, webhooks
     from novahunt.cli import jobs as jobs_cli
     from novahunt.cli import webhooks as webhooks_cli
+    from novahunt.state import jobs, webhooks
 
     assert ", ".join(s.value for s in jobs.Status) == jobs_cli._STATUSES
     assert tuple(webhooks_cli.STATUSES) == tuple(webhooks.STATUSES)

@@ -11,12 +11,13 @@ import socket
 import pytest
 
 from conftest import Cli, drain
-from novahunt import config, dispatch
-from novahunt.db import Database
+from novahunt import config
+from novahunt.inputs.urls import redact, scrub
+from novahunt.queue import dispatch
 from novahunt.runners import collect
 from novahunt.sandbox import Sandbox
-from novahunt.urls import redact, scrub
-from novahunt.worker import WorkerRuntime
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 SECRET = "pw-n0t-for-pr1nt"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from novahunt.domains import normalise_domain, read_domain_file
 from novahunt.errors import BadInput
+from novahunt.inputs.domains import normalise_domain, read_domain_file
 
 
 @pytest.mark.parametrize(

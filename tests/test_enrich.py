@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Cli, drain
-from novahunt import jobs, store
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 
 @pytest.fixture()

@@ -7,11 +7,11 @@ import json
 import pytest
 
 from conftest import Cli, drain, shown
-from novahunt import names
-from novahunt.db import Database
 from novahunt.errors import BadInput
+from novahunt.inputs import names
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 
 @pytest.mark.parametrize(("raw", "part"), [

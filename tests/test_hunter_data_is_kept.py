@@ -24,10 +24,10 @@ import httpx
 import pytest
 
 from conftest import KEY, Cli, drain, shown
-from novahunt import db, db_postgres, migrations
-from novahunt.db import Database
 from novahunt.sandbox import Fault, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import db, db_postgres, migrations
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 # public Hunter bodies, their sources in hunter-bodies/SOURCES.md
 BODIES = Path(__file__).parent / "hunter-bodies"

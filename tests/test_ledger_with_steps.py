@@ -10,11 +10,12 @@ import threading
 import pytest
 
 from conftest import drain, emails_in_db, submit_collect, wait_for
-from novahunt import config, jobs, runners, store
-from novahunt.db import Database
-from novahunt.jobs import Job, Status
+from novahunt import config, runners
 from novahunt.sandbox import QUOTA_402, UNAUTHORIZED, Fault, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job, Status
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (backend: state.db and PostgreSQL)
 pytestmark = pytest.mark.usefixtures("backend")

@@ -16,12 +16,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import KEY, Cli, drain, run_process, spawn, store_stop
-from novahunt import config, doctor, jobs, metrics, migrations
+from novahunt import config
 from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.jobs import NewJob, Status
+from novahunt.ops import doctor
 from novahunt.sandbox import TOO_MANY_REQUESTS, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, migrations
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob, Status
+from novahunt.worker import metrics
+from novahunt.worker.runtime import WorkerRuntime
 
 Samples = dict[tuple[tuple[str, str], ...], float]
 

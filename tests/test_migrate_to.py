@@ -20,10 +20,11 @@ import pytest
 
 import backends
 from conftest import Cli, drain, kill, spawn, store_stop, wait_for
-from novahunt import config, db, jobs, paths, transfer, webhooks
-from novahunt.jobs import Status
+from novahunt import config, paths
 from novahunt.sandbox import UNPROCESSABLE, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import db, jobs, transfer, webhooks
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 DOMAINS = {"alpha.example": 37, "beta.example": 12}
 

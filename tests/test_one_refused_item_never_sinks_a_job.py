@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 
 from conftest import Cli, drain, run_process
-from novahunt import jobs, store, verifications
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import UNAUTHORIZED, Fault, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store, verifications
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 INVALID_EMAIL = Fault(status=400, error_id="invalid_email",
                       details="The email address is invalid.")

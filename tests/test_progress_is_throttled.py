@@ -8,12 +8,14 @@ import time
 import pytest
 
 from conftest import drain
-from novahunt import config, dispatch, jobs
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config
+from novahunt.queue import dispatch
 from novahunt.runners import collect
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 PAGES = 1000
 

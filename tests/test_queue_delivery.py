@@ -7,12 +7,14 @@ import time
 import pytest
 
 from conftest import drain
-from novahunt import config, dispatch, jobs, tasks
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config, tasks
+from novahunt.queue import dispatch
 from novahunt.runners import collect
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
 pytestmark = pytest.mark.usefixtures("stack")

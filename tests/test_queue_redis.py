@@ -22,13 +22,17 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from conftest import Cli, drain, novahunt_env, run_process, spawn, wait_for
-from novahunt import config, dispatch, jobs, processes, queue, tasks
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config, tasks
+from novahunt.inputs.urls import redact
+from novahunt.queue import backends as queue
+from novahunt.queue import dispatch
 from novahunt.runners import collect
 from novahunt.sandbox import Sandbox
-from novahunt.urls import redact
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker import liveness as processes
+from novahunt.worker.runtime import WorkerRuntime
 
 PASSWORD = "hunter2-not-for-print"
 

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from conftest import KEY, Cli, drain, store_stop
-from novahunt import account, config, doctor, jobs, migrations, store
-from novahunt.db import Database
-from novahunt.jobs import NewJob, Status
+from novahunt import config
+from novahunt.ops import account, doctor
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, migrations, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob, Status
+from novahunt.worker.runtime import WorkerRuntime
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -176,7 +178,7 @@ def test_m013_turns_a_provider_pause_into_kinds_and_credits_into_floats(
     'hunter' pause hit by a verify job becomes the verification kind, the jobs waiting
     for it follow their kind (a collect job no longer waits), and integer credits keep
     their values in a column that holds halves on SQLite and PostgreSQL alike."""
-    from novahunt import db as state_db
+    from novahunt.state import db as state_db
 
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:-1])
     old = state_db.open_state()

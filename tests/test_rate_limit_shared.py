@@ -10,13 +10,14 @@ import time
 import pytest
 
 from conftest import drain, run_process, spawn
-from novahunt import config, jobs, limiter, store
-from novahunt.db import Database
+from novahunt import config
 from novahunt.errors import ConfigError
-from novahunt.jobs import Status
-from novahunt.limiter import Window, parse_limit
 from novahunt.sandbox import Fault, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, limiter, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.state.limiter import Window, parse_limit
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
 pytestmark = pytest.mark.usefixtures("stack")
@@ -213,7 +214,7 @@ def test_a_wait_longer_than_the_patience_frees_the_thread(
     sandbox.add_domain("patient.example", 5)
     sandbox.inject(Fault(status=429, error_id="too_many_requests",
                          details="Too many requests, try again later.", retry_after="3"))
-    from novahunt import dispatch
+    from novahunt.queue import dispatch
     from novahunt.runners import collect
     specs = collect.plan(state, inline_worker.settings, ["patient.example"], max_results=10)
     [(job, _)] = dispatch.submit(state, specs)

@@ -15,17 +15,19 @@ import httpx
 import pytest
 
 from conftest import Cli, drain
-from novahunt import __version__, config, dispatch, jobs
+from novahunt import __version__, config
 from novahunt.cli import main
 from novahunt.cli import scrape as scrape_cli
-from novahunt.db import Database
 from novahunt.errors import BadInput, TransientError
-from novahunt.jobs import Job, Status
 from novahunt.providers import web
 from novahunt.providers.extract import extract
+from novahunt.queue import dispatch
 from novahunt.runners import scrape
 from novahunt.runners.context import JobContext
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job, Status
+from novahunt.worker.runtime import WorkerRuntime
 from website import DOMAIN, Website
 
 DELAY = 0.01

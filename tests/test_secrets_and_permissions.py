@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import KEY, Cli, drain, run_process, store_stop
 from novahunt import config
 from novahunt.sandbox import UNAUTHORIZED, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.worker.runtime import WorkerRuntime
 
 
 def test_the_key_is_nowhere_in_state_output_or_errors(

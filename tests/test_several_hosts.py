@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from conftest import novahunt_env, wait_for
-from novahunt import db, jobs
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
+from novahunt.state import db, jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
 
 
 @dataclass

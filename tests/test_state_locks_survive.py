@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from novahunt import db, paths
+from novahunt import paths
+from novahunt.state import db
 
 
 def posix_locks(path: Path) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import KEY, Cli, drain
 from novahunt.sandbox import TOO_MANY_REQUESTS, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.worker.runtime import WorkerRuntime
 
 
 def test_stats_counts_requests_credits_cache_hits_jobs_and_workers(

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from conftest import novahunt_env, run_process
-from novahunt import db, migrations
-from novahunt.db import Database
+from novahunt.state import db, migrations
+from novahunt.state.db import Database
 
 
 def test_migrations_apply_once_from_a_blank_database(backend: str) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Cli, drain, run_process
-from novahunt import config, jobs, worker
+from novahunt import config
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs
+from novahunt.worker import runtime as worker
+from novahunt.worker.runtime import WorkerRuntime
 
 
 def test_quiet_keeps_the_data_and_drops_the_chatter(sandbox: Sandbox, cli: Cli) -> None:

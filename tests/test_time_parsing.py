@@ -10,7 +10,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from novahunt.errors import BadInput
-from novahunt.timeparse import from_iso, humanize_ago, parse_duration, parse_when, to_iso, utcnow
+from novahunt.inputs.timeparse import (
+    from_iso,
+    humanize_ago,
+    parse_duration,
+    parse_when,
+    to_iso,
+    utcnow,
+)
 
 # POSIX TZ rules need no tz database, so these tests behave the same on any machine.
 NEW_YORK = "EST5EDT,M3.2.0,M11.1.0"

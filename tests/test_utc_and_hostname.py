@@ -21,11 +21,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import novahunt_env, run_process, spawn, wait_for
-from novahunt import config, jobs, processes, store, timeparse
-from novahunt.db import Database
-from novahunt.jobs import Status
+from novahunt import config
+from novahunt.inputs import timeparse
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker import liveness as processes
+from novahunt.worker.runtime import WorkerRuntime
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -53,7 +56,7 @@ def stop_after() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def _switched(env: dict[str, str]) -> list[str]:
-    code = ("import os, time; from novahunt import timeparse; timeparse.run_in_utc(); "
+    code = ("import os, time; from novahunt.inputs import timeparse; timeparse.run_in_utc(); "
             "print(time.timezone, time.altzone, os.environ['TZ'], "
             "os.environ['NOVAHUNT_USER_TZ'])")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
@@ -191,7 +194,7 @@ def test_a_worker_goes_by_NOVAHUNT_HOSTNAME(state: Database,
         assert row.hostname == "queue-host-1"
     finally:
         store.stop_worker(state, runtime.id)
-        from novahunt import worker
+        from novahunt.worker import runtime as worker
 
         worker._current = None
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import kill, run_process, spawn
-from novahunt import jobs
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
 
 # every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
 pytestmark = pytest.mark.usefixtures("stack")

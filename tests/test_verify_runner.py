@@ -8,11 +8,11 @@ import json
 import pytest
 
 from conftest import Cli, drain, submit_verify
-from novahunt import jobs, store, verifications
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import SMTP_FAILURE_222, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, store, verifications
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
+from novahunt.worker.runtime import WorkerRuntime
 
 # every test here runs on each backend (backend: state.db and PostgreSQL)
 pytestmark = pytest.mark.usefixtures("backend")

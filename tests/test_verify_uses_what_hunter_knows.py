@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import drain, submit_collect, submit_verify
-from novahunt import jobs, verifications
-from novahunt.db import Database
 from novahunt.sandbox import Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, verifications
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 pytestmark = pytest.mark.usefixtures("backend")
 

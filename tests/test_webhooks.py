@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 from conftest import KEY, SRC, Cli, kill, spawn
-from novahunt import config, jobs, webhooks
-from novahunt.db import Database
+from novahunt import config
 from novahunt.errors import ConfigError
 from novahunt.sandbox import UNAUTHORIZED, Sandbox
-from novahunt.worker import WorkerRuntime
+from novahunt.state import jobs, webhooks
+from novahunt.state.db import Database
+from novahunt.worker.runtime import WorkerRuntime
 
 SECRET = "whsec_test_4f1d2c3b5a6978"
 
@@ -445,7 +446,7 @@ def test_the_readme_receiver_snippet_accepts_a_delivery_and_refuses_a_replay() -
 
 
 def test_jobs_and_webhooks_import_in_either_order() -> None:
-    for first in ("novahunt.webhooks", "novahunt.jobs"):
+    for first in ("novahunt.state.webhooks", "novahunt.state.jobs"):
         done = subprocess.run([sys.executable, "-c", f"import {first}"],
                               env={"PYTHONPATH": SRC}, capture_output=True, text=True,
                               timeout=60, check=False)

@@ -14,10 +14,10 @@ from collections import Counter
 import pytest
 
 from conftest import kill, novahunt_env, run_process, spawn, wait_for
-from novahunt import jobs
-from novahunt.db import Database
-from novahunt.jobs import Status
 from novahunt.sandbox import Sandbox
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status
 
 # every test here runs on each backend (stack: SQLite, and PostgreSQL with Redis)
 pytestmark = pytest.mark.usefixtures("stack")

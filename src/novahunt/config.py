@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from novahunt import paths
 from novahunt.errors import BadInput, ConfigError
-from novahunt.limiter import HUNTER_LIMITS, Window, parse_limit
-from novahunt.timeparse import parse_duration
+from novahunt.inputs.timeparse import parse_duration
+from novahunt.state.limiter import HUNTER_LIMITS, Window, parse_limit
 
 DEFAULT_HUNTER_URL = "https://api.hunter.io/v2"
 QUEUE_URL_VARIABLE = "NOVAHUNT_QUEUE_URL"
@@ -132,7 +132,7 @@ def queue_url() -> str | None:
     url = os.environ.get(QUEUE_URL_VARIABLE, "").strip()
     if not url:
         return None
-    from novahunt.urls import redact
+    from novahunt.inputs.urls import redact
 
     form = "use redis://[[user]:password@]host[:port][/db] or rediss://..."
     try:

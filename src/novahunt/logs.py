@@ -16,7 +16,7 @@ import sys
 import time
 
 from novahunt import paths
-from novahunt.timeparse import user_time
+from novahunt.inputs.timeparse import user_time
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _configured: list[logging.Handler] = []

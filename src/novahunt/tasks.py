@@ -10,9 +10,9 @@ _wrappers: dict[int, Any] = {}
 
 
 def run_job(job_id: int) -> None:
-    from novahunt import worker
+    from novahunt.worker import runtime
 
-    worker.current().run(job_id)
+    runtime.current().run(job_id)
 
 
 def register(huey: Any) -> Any:

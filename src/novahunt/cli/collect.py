@@ -28,10 +28,10 @@ from novahunt.errors import BadInput, NovahuntError
 
 if TYPE_CHECKING:
     from novahunt.config import Settings
-    from novahunt.db import Database
-    from novahunt.estimate import Estimate
-    from novahunt.jobs import Job, NewJob
     from novahunt.providers.records import Account
+    from novahunt.runners.estimate import Estimate
+    from novahunt.state.db import Database
+    from novahunt.state.jobs import Job, NewJob
 
 
 def register(app: typer.Typer) -> None:
@@ -77,11 +77,11 @@ def collect(
     Example: novahunt collect stripe.com --follow
     Example: novahunt collect --file domains.txt --dry-run
     """
-    from novahunt import dispatch
-    from novahunt.domains import normalise_domain, read_domain_file
-    from novahunt.hunter_filters import check_filters
+    from novahunt.inputs.domains import normalise_domain, read_domain_file
+    from novahunt.inputs.hunter_filters import check_filters
+    from novahunt.inputs.timeparse import parse_duration, parse_when
+    from novahunt.queue import dispatch
     from novahunt.runners import collect as collect_runner
-    from novahunt.timeparse import parse_duration, parse_when
 
     targets = [(None, d) for d in domains or []]
     pairs: list[tuple[int | None, str]] = []
@@ -167,7 +167,7 @@ def _report(created: list[tuple[Job, bool]]) -> None:
 
 def _account(db: Database, settings: Settings) -> Account | None:
     """The plan and its credits left (free to ask), or None with a warning."""
-    from novahunt import account
+    from novahunt.ops import account
 
     try:
         return account.fetch(db, settings)
@@ -232,7 +232,7 @@ def _counting() -> Iterator[Callable[[int, int], None]]:
 
 def _estimate(db: Database, settings: Settings, specs: list[NewJob],
               info: Account | None) -> list[Estimate]:
-    from novahunt import estimate
+    from novahunt.runners import estimate
 
     with _counting() as progress:
         return estimate.estimate(db, settings, specs, free=info is not None and info.is_free,

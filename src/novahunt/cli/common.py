@@ -12,7 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from novahunt.config import Settings
-    from novahunt.db import Database
+    from novahunt.state.db import Database
 
 # rich honours NO_COLOR and draws no colours or live bars when not on a terminal
 out = Console(highlight=False, soft_wrap=True)
@@ -42,7 +42,8 @@ JSON = typer.Option(False, "--json", help="Print the job as JSON.")
 
 
 def state() -> tuple[Database, Settings]:
-    from novahunt import config, db
+    from novahunt import config
+    from novahunt.state import db
 
     return db.open_state(), config.load()
 

@@ -13,7 +13,7 @@ import typer
 from novahunt.cli.common import err, out, print_json, progress_console
 
 if TYPE_CHECKING:
-    from novahunt.transfer import Progress
+    from novahunt.state.transfer import Progress
 
 app = typer.Typer(help="Move this home's state into a shared PostgreSQL database.",
                   no_args_is_help=True)
@@ -35,9 +35,10 @@ def migrate_to(
 
     Example: novahunt db migrate-to postgresql://novahunt@db.internal/novahunt
     """
-    from novahunt import config, transfer
+    from novahunt import config
     from novahunt.cli.table import write_table
-    from novahunt.urls import redact
+    from novahunt.inputs.urls import redact
+    from novahunt.state import transfer
 
     settings = config.load()
     with _bars() as progress:

@@ -30,9 +30,11 @@ def demo(
     """
     from rich.table import Table
 
-    from novahunt import dispatch, paths, store
+    from novahunt import paths
+    from novahunt.queue import dispatch
     from novahunt.runners import collect as collect_runner
     from novahunt.sandbox import demo_sandbox
+    from novahunt.state import store
 
     home = paths.home() / "demo"
     shutil.rmtree(home, ignore_errors=True)

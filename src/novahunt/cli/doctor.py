@@ -29,7 +29,7 @@ def doctor(
     """
     from rich.markup import escape
 
-    from novahunt import doctor as doctor_core
+    from novahunt.ops import doctor as doctor_core
 
     checks = doctor_core.run()
     if json_:

@@ -42,9 +42,10 @@ def enrich(
     (why a row was skipped, by row number). Example:
     novahunt enrich leads.csv -o leads.enriched.csv --verify --follow
     """
-    from novahunt import dispatch, jobs
-    from novahunt.leads import read_leads
+    from novahunt.inputs.leads import read_leads
+    from novahunt.queue import dispatch
     from novahunt.runners import enrich as enrich_runner
+    from novahunt.state import jobs
 
     leads = read_leads(file, {"first": first_column, "last": last_column,
                               "name": name_column, "domain": domain_column,

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from novahunt.config import Settings
-    from novahunt.db import Database
-    from novahunt.worker import WorkerRuntime
+    from novahunt.state.db import Database
+    from novahunt.worker.runtime import WorkerRuntime
 
 EMBEDDED_CONCURRENCY = 4
 
@@ -23,10 +23,11 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
     """Follow until every job ended: 0 if all completed, 1 if any failed or was canceled.
     Ctrl-C detaches (exit 130) and leaves the jobs to the queue."""
     # the worker (huey, httpx) and rich.progress load only when a command follows
-    from novahunt import jobs, progress
-    from novahunt.jobs import Status
-    from novahunt.processes import live_workers
-    from novahunt.worker import WorkerRuntime
+    from novahunt.cli import progress
+    from novahunt.state import jobs
+    from novahunt.state.jobs import Status
+    from novahunt.worker.liveness import live_workers
+    from novahunt.worker.runtime import WorkerRuntime
 
     embedded: WorkerRuntime | None = None
     pending = not all(job.finished for job in jobs.get_many(db, ids))

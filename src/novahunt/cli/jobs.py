@@ -14,7 +14,7 @@ from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
 
 if TYPE_CHECKING:
-    from novahunt.jobs import Job
+    from novahunt.state.jobs import Job
 
 app = typer.Typer(help="List, inspect, follow, cancel and retry jobs.", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ _STATUSES = "queued, scheduled, running, retrying, completed, failed, canceled"
 
 
 def _ago(ts: float | None) -> str:
-    from novahunt.timeparse import humanize_ago
+    from novahunt.inputs.timeparse import humanize_ago
 
     return "" if ts is None else humanize_ago(datetime.fromtimestamp(ts, UTC))
 
@@ -51,8 +51,8 @@ def list_(
     json_: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """Show jobs, newest first. Example: novahunt jobs list --status failed"""
-    from novahunt import jobs
-    from novahunt.jobs import Status
+    from novahunt.state import jobs
+    from novahunt.state.jobs import Status
 
     if status is not None and status not in {s.value for s in Status}:
         raise BadInput(f"--status must be one of: {', '.join(s.value for s in Status)}")
@@ -76,8 +76,8 @@ def show(
     json_: bool = typer.Option(False, "--json", help="Print the job as JSON."),
 ) -> None:
     """Show one job with its event timeline. Example: novahunt jobs show 12"""
-    from novahunt import jobs
-    from novahunt.progress import describe
+    from novahunt.cli.progress import describe
+    from novahunt.state import jobs
 
     db, _ = state()
     job = jobs.get(db, job_id, events=True)
@@ -109,7 +109,7 @@ def show(
 @app.command("follow")
 def follow(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Live progress bars for jobs already queued. Example: novahunt jobs follow 12 13"""
-    from novahunt import jobs
+    from novahunt.state import jobs
 
     db, settings = state()
     jobs.get_many(db, job_ids)
@@ -121,7 +121,7 @@ def follow(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 @app.command("cancel")
 def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Cancel jobs; a running job stops after its current page and keeps what it saved."""
-    from novahunt import jobs
+    from novahunt.state import jobs
 
     db, _ = state()
     for job, outcome in jobs.request_cancel(db, job_ids):
@@ -131,7 +131,7 @@ def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 @app.command("retry")
 def retry(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
     """Queue failed or canceled jobs again; they resume from their checkpoint."""
-    from novahunt import dispatch
+    from novahunt.queue import dispatch
 
     db, _ = state()
     for job in dispatch.retry(db, job_ids):
@@ -144,8 +144,8 @@ def cleanup(
                                    help="Delete finished jobs that ended longer ago."),
 ) -> None:
     """Delete finished jobs (not their contacts) older than --older-than."""
-    from novahunt import jobs
-    from novahunt.timeparse import parse_duration
+    from novahunt.inputs.timeparse import parse_duration
+    from novahunt.state import jobs
 
     cutoff = time.time() - parse_duration(older_than).total_seconds()
     db, _ = state()

@@ -122,7 +122,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    from novahunt.timeparse import run_in_utc
+    from novahunt.inputs.timeparse import run_in_utc
 
     # before anything reads the clock: huey's naive times must mean UTC in every process
     # of every host; --at and the logs keep the user's own zone

@@ -11,7 +11,7 @@ from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
-    from novahunt.jobs import Job, NewJob
+    from novahunt.state.jobs import Job, NewJob
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,8 @@ FULL = typer.Option(None, "--name", help="Full name instead of --first/--last.")
 
 
 def _submit(spec: NewJob, follow: bool, json_: bool) -> None:
-    from novahunt import dispatch, jobs
+    from novahunt.queue import dispatch
+    from novahunt.state import jobs
 
     db, settings = state()
     [(job, created)] = dispatch.submit(db, [spec])
@@ -77,8 +78,8 @@ def find(
 
     Example: novahunt find --domain stripe.com --first Patrick --last Collison --follow
     """
-    from novahunt import names
-    from novahunt.domains import normalise_domain
+    from novahunt.inputs import names
+    from novahunt.inputs.domains import normalise_domain
     from novahunt.runners import find as find_runner
 
     site = normalise_domain(domain)
@@ -100,8 +101,8 @@ def generate(
 
     Example: novahunt generate --domain stripe.com --first José --last Núñez --verify -F
     """
-    from novahunt import names
-    from novahunt.domains import normalise_domain
+    from novahunt.inputs import names
+    from novahunt.inputs.domains import normalise_domain
     from novahunt.runners import generate as generate_runner
 
     site = normalise_domain(domain)

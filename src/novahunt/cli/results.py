@@ -37,8 +37,8 @@ def results(
 
     Example: novahunt results stripe.com --format csv -o stripe.csv
     """
-    from novahunt import store
-    from novahunt.domains import normalise_domain
+    from novahunt.inputs.domains import normalise_domain
+    from novahunt.state import store
 
     if format_ not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}")

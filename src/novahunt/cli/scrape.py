@@ -11,7 +11,7 @@ from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
-    from novahunt.jobs import Job
+    from novahunt.state.jobs import Job
 
 
 def register(app: typer.Typer) -> None:
@@ -41,9 +41,10 @@ def scrape(
 
     Example: novahunt scrape stripe.com --max-pages 30 --follow
     """
-    from novahunt import dispatch, jobs
-    from novahunt.domains import normalise_domain
+    from novahunt.inputs.domains import normalise_domain
+    from novahunt.queue import dispatch
     from novahunt.runners import scrape as scrape_runner  # httpx and the HTML parser
+    from novahunt.state import jobs
 
     site = normalise_domain(domain)
     db, settings = state()

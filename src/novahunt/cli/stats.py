@@ -24,8 +24,8 @@ def stats(
 
     Example: novahunt stats --since 1h
     """
-    from novahunt import stats as stats_core
-    from novahunt.timeparse import parse_duration
+    from novahunt.inputs.timeparse import parse_duration
+    from novahunt.ops import stats as stats_core
 
     start = time.time() - parse_duration(since).total_seconds()
     db, settings = state()
@@ -43,7 +43,7 @@ def _rate(value: float | None) -> str:
 def _render(d: dict[str, Any], since: str) -> None:
     from rich.table import Table
 
-    from novahunt.ledger import credits_text
+    from novahunt.state.ledger import credits_text
 
     out.print(f"[bold]last {since}[/] ({d['since']} to {d['until']})")
     table = Table(box=None, header_style="bold", title=None)
@@ -95,8 +95,8 @@ def account(
     jobs wait for a kind of credit and the account has some again, they resume.
     Example: novahunt account
     """
-    from novahunt import account as account_core
-    from novahunt.ledger import amount, credits_text
+    from novahunt.ops import account as account_core
+    from novahunt.state.ledger import amount, credits_text
 
     db, settings = state()
     info = account_core.fetch(db, settings)
@@ -159,8 +159,8 @@ def resume(
     402 again; the command says until when and exits 1. --force lifts it anyway.
     Example: novahunt resume
     """
-    from novahunt import account as account_core
-    from novahunt.ledger import credits_text
+    from novahunt.ops import account as account_core
+    from novahunt.state.ledger import credits_text
 
     db, settings = state()
     done = account_core.resume(db, settings, force=force)

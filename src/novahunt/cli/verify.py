@@ -15,8 +15,8 @@ from novahunt.cli.webhooks import WEBHOOK
 from novahunt.errors import BadInput
 
 if TYPE_CHECKING:
-    from novahunt.db import Database
-    from novahunt.leads import EmailList
+    from novahunt.inputs.leads import EmailList
+    from novahunt.state.db import Database
 
 # verify_reason: why, when the status was not the Verifier's own answer (Hunter refused
 # the address, its Domain Search already knew it, a bad syntax)
@@ -53,11 +53,12 @@ def verify(
 
     Example: novahunt verify --file leads.csv --follow -o leads.verified.csv
     """
-    from novahunt import dispatch, store
-    from novahunt.domains import normalise_domain
-    from novahunt.leads import check_writable, read_emails
+    from novahunt.inputs.domains import normalise_domain
+    from novahunt.inputs.leads import check_writable, read_emails
+    from novahunt.inputs.timeparse import parse_duration
+    from novahunt.queue import dispatch
     from novahunt.runners import verify as verify_runner
-    from novahunt.timeparse import parse_duration
+    from novahunt.state import store
 
     if output is not None:
         check_writable(output)
@@ -99,9 +100,9 @@ def verify(
 
 def _write_output(db: Database, listing: EmailList | None, values: list[str],
                   output: Path) -> None:
-    from novahunt import verifications
-    from novahunt.leads import EmailList, write_with_columns
-    from novahunt.timeparse import iso_ts
+    from novahunt.inputs.leads import EmailList, write_with_columns
+    from novahunt.inputs.timeparse import iso_ts
+    from novahunt.state import verifications
 
     if listing is None:  # addresses or a domain: one row per address
         distinct = dict.fromkeys(v.strip().lower() for v in values)
@@ -131,8 +132,8 @@ def list_verifications(
 
     Example: novahunt verifications --status invalid --format csv -o invalid.csv
     """
-    from novahunt import verifications
-    from novahunt.timeparse import iso_ts
+    from novahunt.inputs.timeparse import iso_ts
+    from novahunt.state import verifications
 
     if status is not None and status not in STATUSES:
         raise BadInput(f"--status must be one of: {', '.join(STATUSES)}")

@@ -23,7 +23,7 @@ WEBHOOK = typer.Option(None, "--webhook", metavar="URL",
 
 
 def _when(ts: float | None) -> str:
-    from novahunt.timeparse import humanize_ago
+    from novahunt.inputs.timeparse import humanize_ago
 
     return "" if ts is None else humanize_ago(datetime.fromtimestamp(ts, UTC))
 
@@ -42,8 +42,8 @@ def list_(
     from rich.markup import escape
     from rich.table import Table
 
-    from novahunt import webhooks
-    from novahunt.urls import redact
+    from novahunt.inputs.urls import redact
+    from novahunt.state import webhooks
 
     db, _ = state()
     found = webhooks.listing(db, status=status, limit=limit)
@@ -75,8 +75,8 @@ def test(
     """
     from rich.markup import escape
 
-    from novahunt import webhooks
-    from novahunt.urls import redact, scrub
+    from novahunt.inputs.urls import redact, scrub
+    from novahunt.state import webhooks
 
     _, settings = state()
     target = url or settings.webhook_url

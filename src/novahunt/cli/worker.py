@@ -38,8 +38,8 @@ def worker(
     Example: novahunt worker --metrics-port 9464
     """
     from novahunt import logs
-    from novahunt.metrics import MetricsServer
-    from novahunt.worker import WorkerRuntime
+    from novahunt.worker.metrics import MetricsServer
+    from novahunt.worker.runtime import WorkerRuntime
 
     if not verbosity["quiet"]:  # a worker's job lines are what it is for
         logs.setup(logging.INFO)

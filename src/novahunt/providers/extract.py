@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from bs4 import BeautifulSoup, ParserRejectedMarkup
 from bs4.element import CData, NavigableString, PageElement, Tag
 
-from novahunt import emails
+from novahunt.inputs import emails
 from novahunt.providers.web import (
     BLOCKS,
     FILE_TLDS,

@@ -14,11 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from novahunt import jobs
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import ConfigError, PermanentError, RetryableError
-from novahunt.jobs import Job, LostOwnership, Status
 from novahunt.runners.context import (
     Canceled,
     HandBack,
@@ -28,6 +25,9 @@ from novahunt.runners.context import (
     backoff,
     summary,
 )
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job, LostOwnership, Status
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import account, jobs, ledger, store, webhooks
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import PaginationLimit
-from novahunt.jobs import NewJob
+from novahunt.ops import account
 from novahunt.runners import verify as verify_runner
 from novahunt.runners.context import JobContext
+from novahunt.state import jobs, ledger, store, webhooks
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob
 
 TYPE = "collect"
 SOURCE = "hunter_domain_search"

@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from novahunt import account, jobs, ledger, limiter, store
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import QuotaExhausted, RateLimited, TransientError
-from novahunt.jobs import Job
+from novahunt.ops import account
 from novahunt.providers.records import PROVIDER, CallRecord
+from novahunt.state import jobs, ledger, limiter, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job
 
 if TYPE_CHECKING:
     from novahunt.providers.hunter import HunterClient

@@ -17,16 +17,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from novahunt import items, names, store, verifications, webhooks
 from novahunt.config import Settings
-from novahunt.domains import normalise_domain
 from novahunt.errors import BadInput, DataClaimed, ItemRefused
-from novahunt.jobs import NewJob
-from novahunt.leads import MAX_ENRICH_ROWS, Leads
+from novahunt.inputs import names
+from novahunt.inputs.domains import normalise_domain
+from novahunt.inputs.leads import MAX_ENRICH_ROWS, Leads
 from novahunt.providers.records import Contact
 from novahunt.runners import find as find_runner
 from novahunt.runners.context import JobContext
 from novahunt.runners.verify import deliverable, verify_now
+from novahunt.state import items, store, verifications, webhooks
+from novahunt.state.jobs import NewJob
 
 TYPE = "enrich"
 # what Hunter said about the person found (paid for with the address): output key -> column

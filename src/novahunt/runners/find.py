@@ -10,13 +10,13 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import store, webhooks
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import ItemRefused
-from novahunt.jobs import NewJob
 from novahunt.providers.records import Contact, FinderResult
 from novahunt.runners.context import JobContext
+from novahunt.state import store, webhooks
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob
 
 TYPE = "find"
 SOURCE = "hunter_email_finder"

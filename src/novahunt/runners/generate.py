@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from novahunt import names, store, webhooks
 from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.jobs import NewJob
+from novahunt.inputs import names
 from novahunt.providers.records import Contact
 from novahunt.runners.context import JobContext
 from novahunt.runners.verify import deliverable, verify_now
+from novahunt.state import store, webhooks
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob
 
 TYPE = "generate"
 SOURCE = "pattern_verified"

@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from novahunt import store, webhooks
 from novahunt.config import Settings
 from novahunt.errors import BadInput, ConfigError, TransientError
-from novahunt.jobs import NewJob
 from novahunt.providers import web
 from novahunt.providers.extract import extract
 from novahunt.providers.records import Contact
 from novahunt.runners.context import HandBack, JobContext
+from novahunt.state import store, webhooks
+from novahunt.state.jobs import NewJob
 
 TYPE = "scrape"
 SOURCE = "scrape"

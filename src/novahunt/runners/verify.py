@@ -16,11 +16,13 @@ import time
 from functools import partial
 from typing import Any
 
-from novahunt import account, emails, items, jobs, ledger, verifications, webhooks
 from novahunt.config import Settings
 from novahunt.errors import DataClaimed, ItemRefused, NotReady
-from novahunt.jobs import NewJob
+from novahunt.inputs import emails
+from novahunt.ops import account
 from novahunt.runners.context import JobContext, Postpone, backoff
+from novahunt.state import items, jobs, ledger, verifications, webhooks
+from novahunt.state.jobs import NewJob
 
 TYPE = "verify"
 ENDPOINT = "email-verifier"

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from novahunt.db import Database
+from novahunt.inputs.timeparse import iso_ts as iso
 from novahunt.providers.records import Contact, DomainFacts
-from novahunt.timeparse import iso_ts as iso
+from novahunt.state.db import Database
 
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "position", "position_raw", "company", "department",

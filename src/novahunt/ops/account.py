@@ -21,11 +21,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from novahunt import dispatch, ledger, store
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import NovahuntError
 from novahunt.providers.records import PROVIDER, Account, CallRecord
+from novahunt.queue import dispatch
+from novahunt.state import ledger, store
+from novahunt.state.db import Database
 
 SEARCH = "search"
 VERIFICATION = "verification"

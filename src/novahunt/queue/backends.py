@@ -29,7 +29,7 @@ from typing import Any
 
 from novahunt import config, paths
 from novahunt.errors import QueueUnavailable
-from novahunt.urls import redact
+from novahunt.inputs.urls import redact
 
 
 def _import_huey() -> None:

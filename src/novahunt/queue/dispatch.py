@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from novahunt import jobs, store, tasks
-from novahunt.db import Database
-from novahunt.jobs import Job, NewJob, Status
+from novahunt import tasks
 from novahunt.providers.records import PROVIDER
+from novahunt.state import jobs, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job, NewJob, Status
 
 
 def send(db: Database, to_send: Sequence[Job]) -> None:
     queued = [j for j in to_send if j.status is Status.QUEUED]
     if not queued:
         return
-    from novahunt import queue  # huey loads when a message is sent, not for reading
+    # huey loads when a message is sent, not for reading
+    from novahunt.queue import backends
 
-    huey = queue.open_queue()
-    with queue.reachable():  # Redis down: the rows wait, a worker's sweeper sends them
+    huey = backends.open_queue()
+    with backends.reachable():  # Redis down: the rows wait, a worker's sweeper sends them
         for job in queued:
             tasks.send(huey, job.id, job.priority)
     jobs.mark_enqueued(db, [j.id for j in queued])

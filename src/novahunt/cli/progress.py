@@ -20,9 +20,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from novahunt import jobs
-from novahunt.db import Database
-from novahunt.jobs import Job, Status
+from novahunt.state import jobs
+from novahunt.state.db import Database
+from novahunt.state.jobs import Job, Status
 
 POLL = 0.25
 PLAIN_EVERY = 5.0

@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from novahunt import account, config, db, ledger, migrations, paths, telemetry
+from novahunt import config, paths
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import (
     AuthError,
     ConfigError,
@@ -29,8 +28,11 @@ from novahunt.errors import (
     ProviderError,
     QueueUnavailable,
 )
-from novahunt.processes import live_workers
-from novahunt.urls import redact, scrub
+from novahunt.inputs.urls import redact, scrub
+from novahunt.ops import account
+from novahunt.state import db, ledger, migrations, telemetry
+from novahunt.state.db import Database
+from novahunt.worker.liveness import live_workers
 
 DISK_WARN = 1024 ** 3          # under 1 GB free: warn
 DISK_FAIL = 100 * 1024 ** 2    # under 100 MB free: SQLite writes will soon fail
@@ -92,11 +94,12 @@ def check_queue() -> Check:
         return Check("queue", Level.FAIL, _line(exc), config=True)
     if url is None:
         return _file("queue.db", paths.queue_db())
-    from novahunt import queue  # huey and the Redis client: only for a Redis queue
+    # huey and the Redis client: only for a Redis queue
+    from novahunt.queue import backends
 
     try:
-        with queue.reachable():
-            huey = queue.open_queue()
+        with backends.reachable():
+            huey = backends.open_queue()
             waiting, scheduled = huey.pending_count(), huey.scheduled_count()
     except QueueUnavailable as exc:
         return Check("queue", Level.FAIL, _line(exc))

@@ -39,16 +39,18 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
-from novahunt import account, jobs, ledger, runners, store, telemetry
-from novahunt import db as state_db
+from novahunt import runners
 from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.db import connect as db_connect
 from novahunt.errors import BadInput, DatabaseUnavailable
-from novahunt.jobs import Status
-from novahunt.processes import live_workers
+from novahunt.inputs.urls import scrub
+from novahunt.ops import account
 from novahunt.providers.records import PROVIDER
-from novahunt.urls import scrub
+from novahunt.state import db as state_db
+from novahunt.state import jobs, ledger, store, telemetry
+from novahunt.state.db import Database
+from novahunt.state.db import connect as db_connect
+from novahunt.state.jobs import Status
+from novahunt.worker.liveness import live_workers
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from novahunt import items, ledger, webhooks
-from novahunt.db import Database, Row
 from novahunt.errors import BadInput, JobNotFound
-from novahunt.timeparse import iso_ts
+from novahunt.inputs.timeparse import iso_ts
+from novahunt.state import items, ledger, webhooks
+from novahunt.state.db import Database, Row
 
 iso = iso_ts  # jobs.iso: the timestamp format of every job field
 

@@ -17,14 +17,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from novahunt import ledger, limiter
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import AuthError, PermanentError, QuotaExhausted, RateLimited, TransientError
-from novahunt.jobs import NewJob
 from novahunt.providers.records import PROVIDER, CallRecord, EmailCount
 from novahunt.runners import collect as collect_runner
 from novahunt.runners.context import backoff
+from novahunt.state import ledger, limiter
+from novahunt.state.db import Database
+from novahunt.state.jobs import NewJob
 
 if TYPE_CHECKING:
     from novahunt.providers.hunter import HunterClient

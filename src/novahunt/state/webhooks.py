@@ -39,11 +39,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from novahunt import __version__, config, jobs, paths
+from novahunt import __version__, config, paths
 from novahunt.config import Settings
-from novahunt.db import Database, Row
 from novahunt.errors import BadInput, ConfigError, JobNotFound
-from novahunt.timeparse import iso_ts
+from novahunt.inputs.timeparse import iso_ts
+from novahunt.state import jobs
+from novahunt.state.db import Database, Row
 
 if TYPE_CHECKING:  # httpx loads when a delivery is sent, not with every job write
     import httpx
@@ -108,7 +109,7 @@ def check_url(url: str) -> str:
     except ValueError:  # e.g. an unclosed [IPv6 bracket
         usable = False
     if not usable:
-        from novahunt.urls import redact
+        from novahunt.inputs.urls import redact
 
         raise BadInput("a webhook URL must be http:// or https:// with a host, not "
                        f"{redact(url)!r}")

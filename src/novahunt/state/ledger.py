@@ -15,8 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from novahunt.db import Database
 from novahunt.providers.records import CallRecord
+from novahunt.state.db import Database
 
 _INSERT_CALL = (
     "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id, duration_ms,"

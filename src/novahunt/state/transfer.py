@@ -30,10 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from novahunt import db, migrations, paths, processes
+from novahunt import paths
 from novahunt.config import Settings
 from novahunt.errors import BadInput, NovahuntError
-from novahunt.urls import redact, scrub
+from novahunt.inputs.urls import redact, scrub
+from novahunt.state import db, migrations
+from novahunt.worker import liveness
 
 # In an order that satisfies the foreign keys (job_tags, job_events, job_items -> jobs).
 COPIED = (
@@ -110,7 +112,7 @@ def _check_source(source: db.SqliteDatabase, settings: Settings) -> dict[str, in
     if newer := sorted(migrations.applied(source) - known):
         raise NovahuntError(f"{source.shown} was written by a newer novahunt (migration "
                             f"{newer[-1]}): upgrade novahunt first")
-    if live := processes.live_workers(source, settings):
+    if live := liveness.live_workers(source, settings):
         raise NovahuntError(
             f"{len(live)} worker(s) of this home are running ({', '.join(w.id for w in live)}):"
             " stop the workers of this home first")

@@ -25,12 +25,15 @@ import time
 import uuid
 from collections.abc import Callable
 
-from novahunt import account, dispatch, jobs, queue, runners, store, tasks, webhooks
+from novahunt import runners, tasks
 from novahunt.config import Settings
-from novahunt.db import Database
 from novahunt.errors import NovahuntError
-from novahunt.processes import hostname, pid_alive, process_start_time
-from novahunt.queue import Consumer
+from novahunt.ops import account
+from novahunt.queue import backends, dispatch
+from novahunt.queue.backends import Consumer
+from novahunt.state import jobs, store, webhooks
+from novahunt.state.db import Database
+from novahunt.worker.liveness import hostname, pid_alive, process_start_time
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class WorkerRuntime:
         self.hostname = hostname()
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stop_jobs = threading.Event()   # runners hand their job back at the next step
-        self.huey = queue.open_queue()
+        self.huey = backends.open_queue()
         self.consumer = _QuietConsumer(
             self.huey, workers=concurrency, periodic=False, initial_delay=0.05,
             backoff=1.5, max_delay=0.5, worker_type="thread", check_worker_health=True,
@@ -91,7 +94,7 @@ class WorkerRuntime:
     def run_once(self) -> bool:
         """Take one message off the queue and run it in this thread (huey's
         `execute_next` idea: deterministic tests run one job at a time)."""
-        task = queue.take(self.huey)
+        task = backends.take(self.huey)
         if task is None:
             return False
         self.huey.execute(task)

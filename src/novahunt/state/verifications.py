@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from novahunt.db import Database, Row
 from novahunt.providers.records import Verification
+from novahunt.state.db import Database, Row
 
 FIELDS = ("email", "status", "result", "score", "reason", "source", "first_verified_at",
           "last_verified_at", "asked_count")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from novahunt import jobs, ledger, store
 from novahunt.config import Settings
-from novahunt.db import Database
-from novahunt.jobs import Status, iso
-from novahunt.processes import live_workers
+from novahunt.state import jobs, ledger, store
+from novahunt.state.db import Database
+from novahunt.state.jobs import Status, iso
+from novahunt.worker.liveness import live_workers
 
 
 def gather(db: Database, settings: Settings, since: float) -> dict[str, Any]:

@@ -32,10 +32,10 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from novahunt import migrations
-from novahunt.db import Database, Params
 from novahunt.errors import DatabaseUnavailable
-from novahunt.urls import redact
+from novahunt.inputs.urls import redact
+from novahunt.state import migrations
+from novahunt.state.db import Database, Params
 
 CONNECT_TIMEOUT = 10      # seconds to reach the server before a command gives up
 POOL_MAX = 32             # connections one process holds at most

@@ -31,7 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from novahunt import migrations, paths
+from novahunt import paths
+from novahunt.state import migrations
 
 # Long enough that a reader or writer never sees "database is locked" while another
 # process commits a page; short enough that a truly stuck lock still surfaces.
@@ -342,12 +343,12 @@ def connect(location: str | Path) -> Database:
     """The database at a path (SQLite) or a postgresql:// URL."""
     text = str(location)
     if text.startswith(("postgresql://", "postgres://")):
-        from novahunt import db_postgres
+        from novahunt.state import db_postgres
 
         return db_postgres.PostgresDatabase(text)
     if "://" in text:
         from novahunt.errors import ConfigError
-        from novahunt.urls import redact
+        from novahunt.inputs.urls import redact
 
         raise ConfigError(f"{URL_VARIABLE}: {redact(text)} is not a postgresql:// URL")
     return SqliteDatabase(Path(text))

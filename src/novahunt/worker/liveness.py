@@ -16,9 +16,9 @@ import socket
 import time
 from pathlib import Path
 
-from novahunt import store
 from novahunt.config import Settings
-from novahunt.db import Database
+from novahunt.state import store
+from novahunt.state.db import Database
 
 HOSTNAME_VARIABLE = "NOVAHUNT_HOSTNAME"
 
