@@ -24,34 +24,20 @@ import os
 import resource
 import sqlite3
 import subprocess
-import sys
 import tempfile
-import textwrap
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from harness import Table, novahunt, novahunt_cmd, novahunt_env, sandbox_process
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key-0123456789"
 TARGET_MB = 150.0
 BASE = 100            # emails of the baseline domain
 MIDDLE = 10_000       # a middle size, to tell a fixed cost from a per-row one
 THREADS = 4
 SAMPLE_EVERY = 0.05   # seconds between psutil samples
-
-SERVER = textwrap.dedent("""
-    import sys, time
-    from novahunt.sandbox import Sandbox
-    box = Sandbox(sys.argv[1], free_plan=False)
-    for spec in sys.argv[2:]:
-        name, count = spec.split("=")
-        box.add_domain(name, int(count))
-    print(box.start(), flush=True)
-    time.sleep(86400)
-""")
 
 
 @dataclass(frozen=True)
@@ -74,8 +60,8 @@ def run(argv: list[str], env: dict[str, str], *, stdout: Path | None = None) -> 
     with tempfile.TemporaryFile() as errors, \
             (stdout.open("wb") if stdout else open(os.devnull, "wb")) as sink:
         started = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "novahunt", *argv], env=env,
-                                stdout=sink, stderr=errors)
+        proc = subprocess.Popen([*novahunt_cmd(), *argv], env=env, stdout=sink,
+                                stderr=errors)
         peak = 0
         done = threading.Event()
 
@@ -141,16 +127,13 @@ def count_rows(mode: str, path: Path) -> int:
 
 
 def environment(home: str, url: str, max_collect: int) -> dict[str, str]:
-    return dict(os.environ, NOVAHUNT_HOME=home, NOVAHUNT_CONFIG=f"{home}/none.toml",
-                NOVAHUNT_HUNTER_URL=url, HUNTER_API_KEY=KEY, HUNTER_PAGE_SIZE="100",
-                HUNTER_MAX_COLLECT=str(max_collect),
-                NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s", PYTHONPATH=str(ROOT / "src"))
+    return novahunt_env(home, url, HUNTER_PAGE_SIZE="100", HUNTER_MAX_COLLECT=str(max_collect),
+                        NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s")
 
 
 def collect(domains: dict[str, int], env: dict[str, str], home: Path) -> Collected:
     """Queue one collect job per domain, then time and measure one burst worker."""
-    subprocess.run([sys.executable, "-m", "novahunt", "collect", *domains, "--yes",
-                    "--json"], env=env, check=True, capture_output=True)
+    novahunt("collect", *domains, "--yes", "--json", env=env)
     measured = run(["worker", "--burst", "--concurrency", str(THREADS)], env)
     with sqlite3.connect(home / "state.db") as conn:
         stored = conn.execute("SELECT COUNT(*) FROM contacts").fetchone()[0]
@@ -190,16 +173,9 @@ def main() -> None:
     quarter = max(1, big // THREADS)
     specs = {f"size{n}.example": n for n in sizes}
     specs |= {f"part{i}.example": quarter for i in range(THREADS)}
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, KEY, *(f"{d}={n}" for d, n in specs.items())],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
-    if not url:
-        raise SystemExit("the sandbox process did not start")
     collected: list[Collected] = []
     written: dict[int, list[Written]] = {}
-    try:
+    with sandbox_process(specs, free_plan=False) as (_, url):
         for n in sizes:
             with tempfile.TemporaryDirectory() as tmp:
                 env = environment(tmp, url, big)
@@ -209,9 +185,6 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             parts = {f"part{i}.example": quarter for i in range(THREADS)}
             collected.append(collect(parts, environment(tmp, url, big), Path(tmp)))
-    finally:
-        server.terminate()
-        server.wait()
 
     base = collected[0].run
     driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -220,22 +193,25 @@ def main() -> None:
           f"{driver:.1f} MB (a floor of the maxrss column)")
     print(f"\nnovahunt worker --burst --concurrency {THREADS} (peak RSS in MB: kernel "
           f"ru_maxrss, psutil every {SAMPLE_EVERY * 1000:.0f} ms)")
-    print(f"{'emails':>7} {'domains':>7} {'stored':>7} {'pages':>6} {'calls':>6} "
-          f"{'wall s':>7} {'emails/s':>9} {'maxrss':>7} {'sampled':>8} {'vs base':>8}")
+    workers = Table(("emails", 7), ("domains", 7), ("stored", 7), ("pages", 6), ("calls", 6),
+                    ("wall s", 7, ".2f"), ("emails/s", 9, ".0f"), ("maxrss", 7, ".1f"),
+                    ("sampled", 8, ".1f"), ("vs base", 8, "+.1f"))
+    workers.header()
     for c in collected:
-        print(f"{c.emails:>7} {c.domains:>7} {c.stored:>7} {c.pages:>6} {c.calls:>6} "
-              f"{c.run.wall:>7.2f} {c.stored / c.run.wall:>9.0f} {c.run.maxrss:>7.1f} "
-              f"{c.run.sampled:>8.1f} {c.run.maxrss - base.maxrss:>+8.1f}")
+        workers.row(c.emails, c.domains, c.stored, c.pages, c.calls, c.run.wall,
+                    c.stored / c.run.wall, c.run.maxrss, c.run.sampled,
+                    c.run.maxrss - base.maxrss)
 
     print("\nnovahunt results DOMAIN (one process per mode; '> F': stdout to a file)")
-    print(f"{'mode':<11} {'rows':>7} {'out MB':>7} {'s':>6} {'rows/s':>8} {'maxrss':>7} "
-          f"{'sampled':>8} {'vs base':>8} {'ratio':>6}")
+    outputs = Table(("mode", 11, "", True), ("rows", 7), ("out MB", 7, ".2f"), ("s", 6, ".2f"),
+                    ("rows/s", 8, ".0f"), ("maxrss", 7, ".1f"), ("sampled", 8, ".1f"),
+                    ("vs base", 8, "+.1f"), ("ratio", 6, ".2f"))
+    outputs.header()
     for n in sizes:
         for w, first in zip(written[n], written[BASE], strict=True):
-            print(f"{w.mode:<11} {w.rows:>7} {w.out_mb:>7.2f} {w.run.wall:>6.2f} "
-                  f"{w.rows / w.run.wall:>8.0f} {w.run.maxrss:>7.1f} {w.run.sampled:>8.1f} "
-                  f"{w.run.maxrss - first.run.maxrss:>+8.1f} "
-                  f"{w.run.maxrss / first.run.maxrss:>6.2f}")
+            outputs.row(w.mode, w.rows, w.out_mb, w.run.wall, w.rows / w.run.wall,
+                        w.run.maxrss, w.run.sampled, w.run.maxrss - first.run.maxrss,
+                        w.run.maxrss / first.run.maxrss)
 
     one = next(c for c in collected if c.domains == 1 and c.emails == big)
     verdict = "PASS" if one.run.maxrss < TARGET_MB else "FAIL"

@@ -50,8 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key-0123456789"
+from harness import (
+    Table,
+    novahunt_cmd,
+    novahunt_env,
+    proc_cpu,
+    queue_collect,
+    sandbox_process,
+    start_burst_worker,
+)
+
 PAGE = 10
 WORKERS = 2
 THREADS = 4
@@ -59,16 +67,6 @@ VARIANTS = ("none", "plain", "pty")
 # "no worker is running": the follower ran a worker of its own, the run is void
 PROBLEM = re.compile(r"database is locked|Traceback|internal error|OperationalError"
                      r"|malformed|no worker is running")
-
-SERVER = textwrap.dedent("""
-    import sys, time
-    from novahunt.sandbox import Sandbox
-    box = Sandbox(sys.argv[1], latency=float(sys.argv[4]))
-    for i in range(int(sys.argv[2])):
-        box.add_domain(f"c{i}.example", int(sys.argv[3]))
-    print(box.start(), flush=True)
-    time.sleep(86400)
-""")
 
 # `novahunt ARGS...` with every statement of every state.db connection traced (sqlite3's
 # trace callback, so PRAGMAs, migration checks and transactions show too), the Database
@@ -96,7 +94,7 @@ TRACER = textwrap.dedent("""
         conn.set_trace_callback(trace)
         return conn
 
-    ndb.sqlite3.connect = traced_connect
+    sqlite3.connect = traced_connect
 
     def timing(name):
         method = getattr(ndb.Database, name)
@@ -164,13 +162,9 @@ class Run:
 
 
 def environment(home: Path, url: str) -> dict[str, str]:
-    env = dict(os.environ, NOVAHUNT_HOME=str(home), NOVAHUNT_CONFIG=f"{home}/none.toml",
-               NOVAHUNT_HUNTER_URL=url, HUNTER_API_KEY=KEY, HUNTER_PAGE_SIZE=str(PAGE),
-               NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s", PYTHONPATH=str(ROOT / "src"),
-               COLUMNS="120", LINES="60", TERM="xterm-256color")
-    for name in ("NO_COLOR", "NOVAHUNT_DEBUG", "PYTHONDONTWRITEBYTECODE"):
-        env.pop(name, None)
-    return env
+    return novahunt_env(home, url, drop=("NO_COLOR",), HUNTER_PAGE_SIZE=str(PAGE),
+                        NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s", COLUMNS="120", LINES="60",
+                        TERM="xterm-256color")
 
 
 def reap(proc: subprocess.Popen[Any], timeout: float | None = None) -> float | None:
@@ -254,13 +248,6 @@ class LockProbe:
                                  f" while {len(holders)} processes had state.db open "
                                  "(split WAL)")
         self.wal = wal
-
-
-def proc_cpu(pid: int) -> float:
-    """CPU seconds a live process has used so far (utime + stime from /proc)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Follower:
@@ -408,20 +395,15 @@ def one_run(url: str, server: int, jobs: int, pages: int, variant: str,
     with tempfile.TemporaryDirectory(prefix="novahunt-contention-") as tmp:
         home = Path(tmp)
         env = environment(home, url)
-        cmd = [sys.executable, "-m", "novahunt"]
-        listing = home / "domains.txt"
-        listing.write_text("".join(f"c{i}.example\n" for i in range(jobs)))
-        created = subprocess.run([*cmd, "collect", "--file", str(listing), "--yes", "--json"],
-                                 env=env, check=True, capture_output=True, text=True)
-        ids = [str(job["id"]) for job in json.loads(created.stdout)]
-        follow = [*cmd, "jobs", "follow", *ids]
+        created = queue_collect(env, home, [f"c{i}.example" for i in range(jobs)])
+        ids = [str(job["id"]) for job in created]
+        follow = [*novahunt_cmd(), "jobs", "follow", *ids]
         logs = [home / f"worker{i}.err" for i in range(WORKERS)]
         files = [log.open("w") for log in logs]
         sandbox_before = proc_cpu(server)
         started = time.monotonic()
-        workers = [subprocess.Popen([*cmd, "worker", "--burst", "--concurrency", str(THREADS)],
-                                    env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=fh) for fh in files]
+        workers = [start_burst_worker(env, THREADS, stdin=subprocess.DEVNULL, stderr=fh)
+                   for fh in files]
         follower = None
         trace_out = home / "trace.json"
         if variant != "none":
@@ -501,35 +483,29 @@ def main() -> None:
     if not set(variants) <= set(VARIANTS) or "none" not in variants:
         parser.error(f"--variants: from {', '.join(VARIANTS)}, with none (the baseline)")
     emails = args.pages * PAGE - 1  # the last page is short: no extra empty page
-    server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, KEY, str(args.jobs), str(emails), str(args.latency)],
-        stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
     runs: list[Run] = []
     trace = None
-    try:
+    domains = {f"c{i}.example": emails for i in range(args.jobs)}
+    with sandbox_process(domains, latency=args.latency) as (server, url):
         print(f"{args.jobs} jobs x {args.pages} pages of {PAGE}, {WORKERS} workers x {THREADS}"
               f" threads, sandbox latency {args.latency * 1000:g} ms, {os.cpu_count()} CPUs; "
               "cpu columns are CPU seconds in the run")
-        print(f"{'round':>5} {'follower':>8} {'pages':>6} {'seconds':>8} {'pages/s':>8} "
-              f"{'contacts/s':>10} {'workers':>8} {'sandbox':>8} {'follower':>8} "
-              f"{'startup':>8} {'busy':>5} {'problems':>8}")
+        table = Table(("round", 5), ("follower", 8), ("pages", 6), ("seconds", 8, ".2f"),
+                      ("pages/s", 8, ".0f"), ("contacts/s", 10, ".0f"), ("workers", 8, ".2f"),
+                      ("sandbox", 8, ".2f"), ("follower", 8, ".2f"), ("startup", 8, ".2f"),
+                      ("busy", 5), ("problems", 8))
+        table.header()
         for r in range(1, args.rounds + 1):
             for variant in variants:
                 run, _ = one_run(url, server.pid, args.jobs, args.pages, variant)
                 runs.append(run)
-                fcpu = "-" if run.follower_cpu is None else f"{run.follower_cpu:.2f}"
-                scpu = "-" if run.startup_cpu is None else f"{run.startup_cpu:.2f}"
-                print(f"{r:>5} {variant:>8} {run.pages:>6} {run.seconds:>8.2f} "
-                      f"{run.pages_per_s:>8.0f} {run.contacts / run.seconds:>10.0f} "
-                      f"{run.worker_cpu:>8.2f} {run.sandbox_cpu:>8.2f} {fcpu:>8} {scpu:>8} "
-                      f"{run.busy * 100:>4.0f}% {len(run.problems):>8}", flush=True)
+                table.row(r, variant, run.pages, run.seconds, run.pages_per_s,
+                          run.contacts / run.seconds, run.worker_cpu, run.sandbox_cpu,
+                          "-" if run.follower_cpu is None else run.follower_cpu,
+                          "-" if run.startup_cpu is None else run.startup_cpu,
+                          f"{run.busy * 100:.0f}%", len(run.problems))
         if not args.no_trace:
             _, trace = one_run(url, server.pid, args.jobs, args.pages, "plain", tracer=True)
-    finally:
-        server.terminate()
-        server.wait()
 
     base = statistics.median(r.pages_per_s for r in runs if r.variant == "none")
     print(f"\nmedian pages/s without a follower: {base:.0f}")

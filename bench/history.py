@@ -43,8 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import harness
 
 BIG = "big.example"
 BIG_SIZE = 5000
@@ -61,16 +60,12 @@ def dumps(value: Any) -> str:
 
 def novahunt_cmd() -> list[str]:
     """The console script users run; `python -m novahunt` if it is not installed."""
-    script = Path(sys.executable).with_name("novahunt")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "novahunt"]
+    return harness.novahunt_cmd(installed=True)
 
 
 def env_for(home: Path) -> dict[str, str]:
-    env = dict(os.environ, NOVAHUNT_HOME=str(home), NOVAHUNT_CONFIG=f"{home}/none.toml",
-               PYTHONPATH=str(ROOT / "src"))
-    for name in ("HUNTER_API_KEY", "NOVAHUNT_DEBUG", "NO_COLOR", "PYTHONDONTWRITEBYTECODE"):
-        env.pop(name, None)
-    return env
+    """A home of its own, no key, no colours."""
+    return harness.novahunt_env(home, drop=("NO_COLOR",))
 
 
 # -- seeding ------------------------------------------------------------------------------
@@ -282,7 +277,7 @@ def _verdict(n: int) -> tuple[str, str, int, str]:
 
 
 def _contacts(n_contacts: int, n_domains: int, start: float) -> Iterator[tuple[Any, ...]]:
-    """Rows as store.save_contacts writes them, a domain's page at a time; the big
+    """Rows as contacts.save_contacts writes them, a domain's page at a time; the big
     domain's 50 pages come spread among the other domains' pages, as a long collection
     running next to short ones does."""
     big_pages = -(-min(BIG_SIZE, n_contacts) // PER_DOMAIN)

@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from harness import KEY, ROOT, SRC, Table, burst, novahunt, novahunt_env, queue_collect
 
-from novahunt.sandbox import BILLED_STATUSES, Sandbox  # noqa: E402
-
-KEY = "bench-key-0123456789"
+from novahunt.sandbox import BILLED_STATUSES, Sandbox
 
 
 def run_case(src: Path, domains: int, per_domain: int, known: float) -> dict[str, float]:
@@ -36,29 +32,21 @@ def run_case(src: Path, domains: int, per_domain: int, known: float) -> dict[str
         billed = sum(1 for s in box_statuses(box, domains, per_domain) if s in BILLED_STATUSES)
         box.fresh_verdict_share = min(1.0, known * domains * per_domain / max(1, billed))
         names = [f"list{i}.example" for i in range(domains)]
-        env = dict(os.environ, NOVAHUNT_HOME=tmp, NOVAHUNT_CONFIG=f"{tmp}/none.toml",
-                   NOVAHUNT_HUNTER_URL=box.url, HUNTER_API_KEY=KEY, HUNTER_PAGE_SIZE="100",
-                   NOVAHUNT_RATE_DOMAIN_SEARCH="200/s", NOVAHUNT_RATE_EMAIL_VERIFIER="200/s",
-                   NOVAHUNT_RATE_EMAIL_COUNT="200/s", PYTHONPATH=str(src))
-        cmd = [sys.executable, "-m", "novahunt"]
-        listing = Path(tmp) / "domains.txt"
-        listing.write_text("\n".join(names) + "\n")
-        subprocess.run([*cmd, "collect", "--file", str(listing), "--yes", "--json"], env=env,
-                       check=True, capture_output=True)
-        subprocess.run([*cmd, "worker", "--burst", "--concurrency", "4"], env=env, check=True,
-                       capture_output=True)
+        env = novahunt_env(tmp, box.url, src=src, HUNTER_PAGE_SIZE="100",
+                           NOVAHUNT_RATE_DOMAIN_SEARCH="200/s",
+                           NOVAHUNT_RATE_EMAIL_VERIFIER="200/s",
+                           NOVAHUNT_RATE_EMAIL_COUNT="200/s")
+        queue_collect(env, tmp, names)
+        burst(env)
         emails = [e for d in names for e in box.emails_of(d)]
         addresses = Path(tmp) / "emails.txt"
         addresses.write_text("\n".join(emails) + "\n")
         before_calls = box.count("email-verifier")
         before_credits = box.verifications_used
-        subprocess.run([*cmd, "verify", "--file", str(addresses), "--json"], env=env,
-                       check=True, capture_output=True)
-        subprocess.run([*cmd, "worker", "--burst", "--concurrency", "4"], env=env, check=True,
-                       capture_output=True)
-        stats = json.loads(subprocess.run([*cmd, "stats", "--json", "--since", "1h"], env=env,
-                                          check=True, capture_output=True, text=True).stdout)
-        with_verdict = known_share(tmp, env, cmd)
+        novahunt("verify", "--file", str(addresses), "--json", env=env)
+        burst(env)
+        stats = json.loads(novahunt("stats", "--json", "--since", "1h", env=env).stdout)
+        with_verdict = known_share(env)
         return {"addresses": len(emails), "with_verdict": with_verdict,
                 "calls": box.count("email-verifier") - before_calls,
                 "billed": box.verifications_used - before_credits,
@@ -71,7 +59,7 @@ def box_statuses(box: Sandbox, domains: int, per_domain: int) -> list[str]:
     return [box.verdict(e) for i in range(domains) for e in box.emails_of(f"list{i}.example")]
 
 
-def known_share(home: str, env: dict[str, str], cmd: list[str]) -> float:
+def known_share(env: dict[str, str]) -> float:
     """The share of collected addresses whose Domain Search entry carried a verdict."""
     code = ("from novahunt.state import db; d = db.open_state(); print(d.scalar("
             "\"SELECT AVG(CASE WHEN verification_status IS NULL THEN 0.0 ELSE 1.0 END)"
@@ -89,7 +77,7 @@ def main() -> None:
                         help="share of addresses Domain Search gives a verdict for")
     parser.add_argument("--before", help="a git revision to compare with")
     args = parser.parse_args()
-    cases = [("this checkout", ROOT / "src")]
+    cases = [("this checkout", SRC)]
     worktree = None
     if args.before:
         worktree = Path(tempfile.mkdtemp()) / "before"
@@ -99,12 +87,14 @@ def main() -> None:
     try:
         print(f"{args.domains} domains x {args.per_domain} addresses, Domain Search verdicts "
               f"for about {args.known:.0%}; sandbox billing = Hunter's rules")
-        print(f"{'code':<22} {'addresses':>9} {'verdicts':>8} {'Verifier calls':>14} "
-              f"{'credits billed':>14} {'ledger says':>11}")
+        table = Table(("code", 22, "", True), ("addresses", 9, ".0f"), ("verdicts", 8, ".0%"),
+                      ("Verifier calls", 14, ".0f"), ("credits billed", 14, "g"),
+                      ("ledger says", 11, "g"))
+        table.header()
         for label, src in cases:
             r = run_case(src, args.domains, args.per_domain, args.known)
-            print(f"{label:<22} {r['addresses']:>9.0f} {r['with_verdict']:>8.0%} "
-                  f"{r['calls']:>14.0f} {r['billed']:>14g} {r['ledger']:>11g}")
+            table.row(label, r["addresses"], r["with_verdict"], r["calls"], r["billed"],
+                      r["ledger"])
     finally:
         if worktree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",

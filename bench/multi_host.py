@@ -21,19 +21,16 @@ import argparse
 import contextlib
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from harness import KEY, ROOT, Table, novahunt_env, queue_collect, start_burst_worker
 
-from novahunt.sandbox import Sandbox  # noqa: E402
+from novahunt.sandbox import Sandbox
 
-KEY = "bench-key-0123456789"
 PAGE = 10
 DOMAINS = 20
 
@@ -78,30 +75,16 @@ def fresh_schema(base: str, redis_url: str) -> Iterator[str]:
 
 def run_case(tmp: Path, box: Sandbox, rate: float, hosts: int, threads: int,
              shared: dict[str, str]) -> dict[str, float]:
-    cmd = [sys.executable, "-m", "novahunt"]
-
     def env_of(name: str) -> dict[str, str]:
-        home = tmp / name
-        env = dict(os.environ, NOVAHUNT_HOME=str(home), NOVAHUNT_CONFIG=f"{home}/none.toml",
-                   NOVAHUNT_HUNTER_URL=box.url, HUNTER_API_KEY=KEY, NOVAHUNT_HOSTNAME=name,
-                   HUNTER_PAGE_SIZE=str(PAGE), NOVAHUNT_RATE_DOMAIN_SEARCH=f"{rate:g}/s",
-                   PYTHONPATH=str(ROOT / "src"), **shared)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        for name_ in ("NOVAHUNT_DATABASE_URL", "NOVAHUNT_QUEUE_URL"):
-            if name_ not in shared:
-                env.pop(name_, None)
-        return env
+        return novahunt_env(tmp / name, box.url, NOVAHUNT_HOSTNAME=name,
+                            HUNTER_PAGE_SIZE=str(PAGE),
+                            NOVAHUNT_RATE_DOMAIN_SEARCH=f"{rate:g}/s", **shared)
 
-    listing = tmp / "domains.txt"
-    listing.write_text("\n".join(box.domains()) + "\n")
     # on shared servers any machine may queue the work; on SQLite only the host itself
-    submitter = env_of("submitter" if shared else "host0")
-    subprocess.run([*cmd, "collect", "--file", str(listing), "--yes", "--json"],
-                   env=submitter, check=True, capture_output=True)
+    queue_collect(env_of("submitter" if shared else "host0"), tmp, box.domains())
     started = time.monotonic()
-    workers = [subprocess.Popen([*cmd, "worker", "--burst", "--concurrency", str(threads)],
-                                env=env_of(f"host{i}"), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True) for i in range(hosts)]
+    workers = [start_burst_worker(env_of(f"host{i}"), threads, stderr=subprocess.PIPE,
+                                  text=True) for i in range(hosts)]
     for w in workers:
         _, err = w.communicate()
         if w.returncode != 0:
@@ -125,8 +108,10 @@ def main() -> None:
     per_domain = max(1, args.requests // DOMAINS)
     print(f"{DOMAINS} domains x {per_domain} pages of {PAGE}; server allows {args.rate:g}/s;"
           f" the limiter is set to the same rate")
-    print(f"{'setup':<42}{'requests':>9}{'ideal s':>9}{'wall s':>8}{'wall/ideal':>11}"
-          f"{'span s':>8}{'span/ideal':>11}{'429s':>6}")
+    table = Table(("setup", 42, "", True), ("requests", 9, ".0f"), ("ideal s", 9, ".2f"),
+                  ("wall s", 8, ".2f"), ("wall/ideal", 11, ".3f"), ("span s", 8, ".2f"),
+                  ("span/ideal", 11, ".3f"), ("429s", 6, ".0f"), sep="")
+    table.header()
     with services() as (pg, redis_url):
         cases: list[tuple[str, int, bool]] = [
             ("SQLite, 1 host", 1, False),
@@ -148,9 +133,8 @@ def main() -> None:
                 raise SystemExit(f"{label}: {r['pages']} pages stored, expected"
                                  f" {DOMAINS * per_domain}")
             name = f"{label} x {args.threads} threads"
-            print(f"{name:<42}{r['requests']:>9.0f}{r['ideal']:>9.2f}{r['wall']:>8.2f}"
-                  f"{r['wall'] / r['ideal']:>11.3f}{r['span']:>8.2f}"
-                  f"{r['span'] / r['ideal']:>11.3f}{r['429']:>6.0f}")
+            table.row(name, r["requests"], r["ideal"], r["wall"], r["wall"] / r["ideal"],
+                      r["span"], r["span"] / r["ideal"], r["429"])
 
 
 if __name__ == "__main__":

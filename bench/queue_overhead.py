@@ -41,20 +41,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-KEY = "bench-key-0123456789"
-EMAILS = 5
-TICKS = os.sysconf("SC_CLK_TCK")
+from harness import (
+    KEY,
+    Table,
+    novahunt_env,
+    proc_cpu,
+    queue_collect,
+    sandbox_process,
+    start_burst_worker,
+    wait_cpu,
+)
 
-SERVER = textwrap.dedent("""
-    import sys, time
-    from novahunt.sandbox import Sandbox
-    box = Sandbox(sys.argv[1])
-    for i in range(int(sys.argv[2])):
-        box.add_domain(f"q{i}.example", int(sys.argv[3]))
-    print(box.start(), flush=True)
-    time.sleep(86400)
-""")
+EMAILS = 5
 
 BASELINE = textwrap.dedent('''
     """Plain huey: one task per domain, the same request and the same rows."""
@@ -115,32 +113,9 @@ class Run:
     server_cpu: float     # the sandbox's user + system seconds over the same run
 
 
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-
-
-def wait_cpu(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_utime + usage.ru_stime
-
-
 def base_env(tmp: str, url: str) -> dict[str, str]:
-    env = dict(os.environ, NOVAHUNT_HOME=tmp, NOVAHUNT_CONFIG=f"{tmp}/none.toml",
-               NOVAHUNT_HUNTER_URL=url, HUNTER_API_KEY=KEY, HUNTER_PAGE_SIZE="100",
-               NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s", PYTHONPATH=str(ROOT / "src"))
-    env.pop("NOVAHUNT_WEBHOOK_URL", None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
-    return env
-
-
-def start_server(domains: int) -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen([sys.executable, "-c", SERVER, KEY, str(domains), str(EMAILS)],
-                              stdout=subprocess.PIPE, text=True,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
-    assert server.stdout is not None
-    return server, server.stdout.readline().strip()
+    return novahunt_env(tmp, url, HUNTER_PAGE_SIZE="100",
+                        NOVAHUNT_RATE_DOMAIN_SEARCH="1000000/s")
 
 
 def run_baseline(server: int, url: str, n: int, threads: int, sync: str) -> Run:
@@ -160,7 +135,7 @@ def run_baseline(server: int, url: str, n: int, threads: int, sync: str) -> Run:
         subprocess.run([sys.executable, "-c", "import baseline_tasks as b\n"
                         f"for i in range({n}): b.collect(f'q{{i}}.example')"],
                        env=env, check=True)
-        server_before = process_cpu(server)
+        server_before = proc_cpu(server)
         started_wall = time.time()
         started = time.monotonic()
         consumer = subprocess.Popen(
@@ -176,22 +151,15 @@ def run_baseline(server: int, url: str, n: int, threads: int, sync: str) -> Run:
         consumer.terminate()
         _, cpu = wait_cpu(consumer)
         to_exit = time.monotonic() - started
-        server_cpu = process_cpu(server) - server_before
+        server_cpu = proc_cpu(server) - server_before
         if stored != n * EMAILS:
             raise SystemExit(f"baseline stored {stored} contacts, expected {n * EMAILS}")
         return Run(last - started_wall, to_exit, cpu, server_cpu)
 
 
-def novahunt_cmd() -> list[str]:
-    return [sys.executable, "-m", "novahunt"]
-
-
 def enqueue(env: dict[str, str], tmp: str, names: list[str]) -> float:
-    listing = Path(tmp) / "domains.txt"
-    listing.write_text("".join(f"{d}\n" for d in names))
     started = time.monotonic()
-    subprocess.run([*novahunt_cmd(), "collect", "--file", str(listing), "--yes", "--json"],
-                   env=env, check=True, capture_output=True)
+    queue_collect(env, tmp, names)  # writing the list file (under 1 ms) is timed too
     return time.monotonic() - started
 
 
@@ -199,15 +167,13 @@ def run_novahunt(server: int, url: str, n: int, threads: int) -> tuple[Run, floa
     with tempfile.TemporaryDirectory() as tmp:
         env = base_env(tmp, url)
         queued = enqueue(env, tmp, [f"q{i}.example" for i in range(n)])
-        server_before = process_cpu(server)
+        server_before = proc_cpu(server)
         started_wall = time.time()
         started = time.monotonic()
-        worker = subprocess.Popen(
-            [*novahunt_cmd(), "worker", "--burst", "--concurrency", str(threads)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = start_burst_worker(env, threads)
         code, cpu = wait_cpu(worker)
         to_exit = time.monotonic() - started
-        server_cpu = process_cpu(server) - server_before
+        server_cpu = proc_cpu(server) - server_before
         if code != 0:
             raise SystemExit(f"novahunt worker exited with {code}")
         with sqlite3.connect(Path(tmp) / "state.db") as conn:
@@ -230,25 +196,23 @@ def main() -> None:
                         help="domains in the enqueue-from-a-file figure")
     args = parser.parse_args()
     n, c = args.jobs, args.concurrency
-    server, url = start_server(max(n, args.enqueue))
-    try:
+    domains = {f"q{i}.example": EMAILS for i in range(max(n, args.enqueue))}
+    with sandbox_process(domains) as (server, url):
         base = run_baseline(server.pid, url, n, c, "normal")
         ours, queued = run_novahunt(server.pid, url, n, c)
         full = run_baseline(server.pid, url, n, c, "full")
         with tempfile.TemporaryDirectory() as tmp:
             big = enqueue(base_env(tmp, url), tmp, [f"q{i}.example" for i in range(args.enqueue)])
-    finally:
-        server.terminate()
-        server.wait()
     print(f"{n} collect jobs of one page ({EMAILS} emails), {c} threads, local sandbox")
     print("seconds: consumer process start to the last job's commit; to exit: to the"
           " process's end; CPU: ms per job")
-    print(f"{'run':<34} {'seconds':>8} {'jobs/s':>7} {'to exit':>8} {'CPU/job':>8}"
-          f" {'server/job':>10}")
+    table = Table(("run", 34, "", True), ("seconds", 8, ".2f"), ("jobs/s", 7, ".0f"),
+                  ("to exit", 8, ".2f"), ("CPU/job", 8, ".2f"), ("server/job", 10, ".2f"))
+    table.header()
     for name, r in (("baseline: plain huey (NORMAL)", base), ("novahunt worker --burst", ours),
                     ("plain huey, defaults (FULL)", full)):
-        print(f"{name:<34} {r.seconds:>8.2f} {n / r.seconds:>7.0f} {r.to_exit:>8.2f}"
-              f" {1000 * r.cpu / n:>8.2f} {1000 * r.server_cpu / n:>10.2f}")
+        table.row(name, r.seconds, n / r.seconds, r.to_exit, 1000 * r.cpu / n,
+                  1000 * r.server_cpu / n)
     ratio = ours.seconds / base.seconds
     print(f"ratio novahunt/baseline: {ratio:.2f} (target <= 1.5: "
           f"{'PASS' if ratio <= 1.5 else 'FAIL'}); to exit {ours.to_exit / base.seconds:.2f};"

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from harness import KEY, Table, novahunt, novahunt_env, queue_collect, start_burst_worker
 
-from novahunt.sandbox import Sandbox  # noqa: E402
+from novahunt.sandbox import Sandbox
 
-KEY = "bench-key-0123456789"
 PAGE = 10
 
 
@@ -34,24 +28,15 @@ def run_case(threads: int, processes: int, rate: float, requests: int) -> dict[s
         per_domain = requests // len(domains)
         for domain in domains:
             box.add_domain(domain, per_domain * PAGE)
-        env = dict(os.environ, NOVAHUNT_HOME=tmp, NOVAHUNT_CONFIG=f"{tmp}/none.toml",
-                   NOVAHUNT_HUNTER_URL=box.url, HUNTER_API_KEY=KEY,
-                   HUNTER_PAGE_SIZE=str(PAGE), NOVAHUNT_RATE_DOMAIN_SEARCH=f"{rate:g}/s",
-                   PYTHONPATH=str(ROOT / "src"))
-        cmd = [sys.executable, "-m", "novahunt"]
-        listing = Path(tmp) / "domains.txt"
-        listing.write_text("\n".join(domains) + "\n")
-        subprocess.run([*cmd, "collect", "--file", str(listing), "--yes", "--json"], env=env,
-                       check=True, capture_output=True)
+        env = novahunt_env(tmp, box.url, HUNTER_PAGE_SIZE=str(PAGE),
+                           NOVAHUNT_RATE_DOMAIN_SEARCH=f"{rate:g}/s")
+        queue_collect(env, tmp, domains)
         started = time.monotonic()
-        workers = [subprocess.Popen([*cmd, "worker", "--burst", "--concurrency", str(threads)],
-                                    env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL) for _ in range(processes)]
+        workers = [start_burst_worker(env, threads) for _ in range(processes)]
         for w in workers:
             w.wait()
         wall = time.monotonic() - started
-        done = subprocess.run([*cmd, "jobs", "list", "--json", "--limit", "100"], env=env,
-                              check=True, capture_output=True, text=True)
+        done = novahunt("jobs", "list", "--json", "--limit", "100", env=env)
         statuses = {job["status"] for job in json.loads(done.stdout)}
         searches = [r for r in box.requests if r.endpoint == "domain-search"]
         span = searches[-1].at - searches[0].at if searches else 0.0
@@ -68,15 +53,16 @@ def main() -> None:
     args = parser.parse_args()
     print(f"server limit {args.rate:g} requests/s, {args.requests} Domain Search pages "
           f"over 10 domains, limiter set to the same rate")
-    print(f"{'W':>3} {'P':>2} {'requests':>9} {'ideal s':>8} {'wall s':>7} {'wall/ideal':>10} "
-          f"{'span s':>7} {'span/ideal':>10} {'429s':>5} {'done':>5}")
+    table = Table(("W", 3), ("P", 2), ("requests", 9, ".0f"), ("ideal s", 8, ".2f"),
+                  ("wall s", 7, ".2f"), ("wall/ideal", 10, ".3f"), ("span s", 7, ".2f"),
+                  ("span/ideal", 10, ".3f"), ("429s", 5, ".0f"), ("done", 5))
+    table.header()
     for processes in (1, 2):
         for threads in (1, 4, 8):
             r = run_case(threads, processes, args.rate, args.requests)
-            print(f"{threads:>3} {processes:>2} {r['requests']:>9.0f} {r['ideal']:>8.2f} "
-                  f"{r['wall']:>7.2f} {r['wall'] / r['ideal']:>10.3f} {r['span']:>7.2f} "
-                  f"{r['span'] / r['ideal']:>10.3f} {r['429']:>5.0f} "
-                  f"{'yes' if r['all_completed'] else 'NO':>5}", flush=True)
+            table.row(threads, processes, r["requests"], r["ideal"], r["wall"],
+                      r["wall"] / r["ideal"], r["span"], r["span"] / r["ideal"], r["429"],
+                      "yes" if r["all_completed"] else "NO")
 
 
 if __name__ == "__main__":

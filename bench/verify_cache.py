@@ -12,20 +12,14 @@ that the figures show novahunt's own cost, not Hunter's rate limit.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from harness import KEY, Table, burst, novahunt, novahunt_env
 
-from novahunt.sandbox import Sandbox  # noqa: E402
-
-KEY = "bench-key-0123456789"
+from novahunt.sandbox import Sandbox
 
 
 def main() -> None:
@@ -40,22 +34,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Sandbox(KEY) as box:
         listing = Path(tmp) / "leads.csv"
         listing.write_text("id,email\n" + "".join(f"{i},{e}\n" for i, e in enumerate(rows)))
-        env = dict(os.environ, NOVAHUNT_HOME=tmp, NOVAHUNT_CONFIG=f"{tmp}/none.toml",
-                   NOVAHUNT_HUNTER_URL=box.url, HUNTER_API_KEY=KEY,
-                   NOVAHUNT_RATE_EMAIL_VERIFIER="100000/s", PYTHONPATH=str(ROOT / "src"))
-        cmd = [sys.executable, "-m", "novahunt"]
-        print(f"{'run':>4} {'rows':>7} {'distinct':>9} {'calls':>7} {'wall s':>8} {'rows/s':>8}")
+        env = novahunt_env(tmp, box.url, NOVAHUNT_RATE_EMAIL_VERIFIER="100000/s")
+        table = Table(("run", 4), ("rows", 7), ("distinct", 9), ("calls", 7),
+                      ("wall s", 8, ".2f"), ("rows/s", 8, ".0f"))
+        table.header()
         for run in (1, 2):
             before = box.count("email-verifier")
             started = time.monotonic()
-            subprocess.run([*cmd, "verify", "--file", str(listing), "--json"], env=env,
-                           check=True, capture_output=True)
-            subprocess.run([*cmd, "worker", "--burst", "--concurrency", str(args.threads)],
-                           env=env, check=True, capture_output=True)
+            novahunt("verify", "--file", str(listing), "--json", env=env)
+            burst(env, args.threads)
             wall = time.monotonic() - started
             calls = box.count("email-verifier") - before
-            print(f"{run:>4} {len(rows):>7} {len(distinct):>9} {calls:>7} {wall:>8.2f} "
-                  f"{len(rows) / wall:>8.0f}", flush=True)
+            table.row(run, len(rows), len(distinct), calls, wall, len(rows) / wall)
 
 
 if __name__ == "__main__":

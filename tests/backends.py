@@ -67,9 +67,9 @@ def fresh_schema(base: str) -> Iterator[str]:
     try:
         yield with_schema(base, schema)
     finally:
-        from novahunt.state import db_postgres
+        from novahunt.state import postgres
 
-        db_postgres.close_pools()  # this process's connections to the schema
+        postgres.close_pools()  # this process's connections to the schema
         drop_schema(base, schema)
 
 

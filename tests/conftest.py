@@ -1,30 +1,31 @@
-"""Shared fixtures: a private home per test, a Hunter sandbox, CLI and worker helpers."""
+"""Shared fixtures (a private home per test, a Hunter sandbox, the CLI, an inline worker,
+the backends) and the markers by scope. The helpers themselves live in helpers.py."""
 
 from __future__ import annotations
 
-import json
+import ast
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import backends
+from helpers import KEY, Cli
 from novahunt import config
-from novahunt.cli.main import run
 from novahunt.sandbox import Sandbox
 from novahunt.state import db
 from novahunt.state.db import Database
-from novahunt.state.jobs import Job
 from novahunt.worker.runtime import WorkerRuntime
 
-KEY = "sk_test_0123456789abcdef0123456789abcdef"
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+# a test that names one of these (or calls a function or fixture of its module that
+# does) starts real processes: marked `processes`, left out of the fast loop
+PROCESS_NAMES = frozenset({"spawn", "run_process", "novahunt_env", "subprocess", "Popen",
+                           "multiprocessing"})
+# fixtures that open state.db (or PostgreSQL, Redis): marked `storage`
+STORAGE_FIXTURES = frozenset({"state", "inline_worker", "backend", "queue_backend", "stack",
+                              "hosts_backend"})
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -33,6 +34,45 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if backends.in_ci() and (names := backends.missing()):
         pytest.exit(f"CI=true but {' and '.join(names)} unset: start the servers first "
                     f"with {backends.START} (.ci/run does)", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@cache
+def _starting_processes(path: Path) -> frozenset[str]:
+    """The functions of a test module (`name`, `Class.name`) that start processes,
+    directly or through another function of the module."""
+    functions: dict[str, ast.FunctionDef] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef):
+            functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            functions.update((f"{node.name}.{f.name}", f) for f in node.body
+                             if isinstance(f, ast.FunctionDef))
+    uses = {name: {n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(function)
+                   if isinstance(n, ast.Name | ast.Attribute)}
+            for name, function in functions.items()}
+    starting = {name for name, used in uses.items() if used & PROCESS_NAMES}
+    while True:  # and whatever calls one of those, until nothing is added
+        called = {name.rpartition(".")[2] for name in starting}
+        grown = {name for name, used in uses.items() if name not in starting and used & called}
+        if not grown:
+            return frozenset(starting)
+        starting |= grown
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it uses: `processes`, `cli`, `storage` (`pure` is set by
+    the files of pure functions themselves)."""
+    for item in items:
+        if not isinstance(item, pytest.Function) or item.module is None:
+            continue
+        starting = _starting_processes(Path(item.module.__file__ or ""))
+        fixtures = set(item.fixturenames)
+        if item.function.__qualname__ in starting or fixtures & starting:
+            item.add_marker(pytest.mark.processes)
+        if "cli" in fixtures:
+            item.add_marker(pytest.mark.cli)
+        if fixtures & STORAGE_FIXTURES:
+            item.add_marker(pytest.mark.storage)
 
 
 @pytest.fixture(autouse=True)
@@ -123,28 +163,6 @@ def state() -> Database:
     return db.open_state()
 
 
-class Cli:
-    """Run `novahunt ...` in this process and capture what it prints."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = run(list(args))
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
-def shown(cli: Cli, job_id: int) -> dict[str, Any]:
-    """`jobs show ID --json`, which must succeed."""
-    code, out, err = cli("jobs", "show", str(job_id), "--json")
-    assert code == 0, err
-    job = json.loads(out)
-    assert isinstance(job, dict)
-    return job
-
-
 @pytest.fixture()
 def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     return Cli(capsys)
@@ -156,89 +174,4 @@ def inline_worker(state: Database) -> Iterator[WorkerRuntime]:
     runtime = WorkerRuntime(state, config.load(), concurrency=1)
     runtime.activate()
     yield runtime
-    store_stop(runtime)
-
-
-def store_stop(runtime: WorkerRuntime) -> None:
-    from novahunt.state import store
-    from novahunt.worker import runtime as worker
-
-    store.stop_worker(runtime.db, runtime.id)
-    worker._current = None
-
-
-def drain(runtime: WorkerRuntime, limit: int = 1000) -> int:
-    """Run messages until the queue is empty (promoting due jobs); returns how many ran."""
-    ran = 0
-    while ran < limit:
-        runtime._next.pop("promote", None)  # due jobs are queued on every round
-        runtime.tick()
-        if not runtime.run_once():
-            break
-        ran += 1
-    return ran
-
-
-def novahunt_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTEST_CURRENT_TEST", None)
-    env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
-
-
-def spawn(*args: str, env: dict[str, str] | None = None, **kw: Any) -> subprocess.Popen[str]:
-    """Start `novahunt ARGS` as a real process."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "novahunt", *args], env=env or novahunt_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
-
-
-def run_process(*args: str, timeout: float = 60,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "novahunt", *args], env=env or novahunt_env(),
-        capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0) -> float:
-    """Poll until `predicate()` is true; the seconds it took. Fails after `timeout`."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
-
-
-def kill(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
-    proc.send_signal(sig)
-    proc.wait(timeout=30)
-
-
-def submit_collect(state: Database, *domains: str, **kw: object) -> list[Job]:
-    """Queue collect jobs as `novahunt collect` would (plan, create, send)."""
-    from novahunt.queue import dispatch
-    from novahunt.runners import collect
-
-    settings = config.load()
-    kw.setdefault("max_results", settings.max_collect)
-    specs = collect.plan(state, settings, list(domains), **kw)  # type: ignore[arg-type]
-    return [job for job, _ in dispatch.submit(state, specs)]
-
-
-def submit_verify(state: Database, values: list[str], **kw: object) -> Job:
-    """Queue one verify job as `novahunt verify` would (plan, create, send)."""
-    from novahunt.queue import dispatch
-    from novahunt.runners import verify
-
-    settings = config.load()
-    kw.setdefault("max_age", settings.verify_max_age)
-    spec = verify.plan(settings, values, source="test", **kw)  # type: ignore[arg-type]
-    [(job, _)] = dispatch.submit(state, [spec])
-    return job
-
-
-def emails_in_db(state: Database, domain: str) -> list[str]:
-    return [r["email"] for r in state.query(
-        "SELECT email FROM contacts WHERE domain = ? ORDER BY email", (domain,))]
+    runtime.deactivate()

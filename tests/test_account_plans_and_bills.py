@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain, run_process
+from helpers import KEY, Cli, drain, run_process
 from novahunt import config
 from novahunt.ops import account
 from novahunt.providers.hunter import bill_verification, parse_account
@@ -232,9 +232,7 @@ def test_stats_and_the_ledger_agree_with_what_the_sandbox_billed(
             drain(runtime)
             page = metrics_page(runtime, state)
         finally:
-            from conftest import store_stop
-
-            store_stop(runtime)
+            runtime.deactivate()
         searches, verifications = box.searches_used, box.verifications_used
         billed = sum(box.billed_verifications(e) for e in listed)
 

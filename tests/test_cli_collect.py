@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain, shown
+from helpers import KEY, Cli, drain, shown
 from novahunt import config
 from novahunt.sandbox import Sandbox
 from novahunt.worker.runtime import WorkerRuntime

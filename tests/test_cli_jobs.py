@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Cli, drain, shown
+from helpers import Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker.runtime import WorkerRuntime
 

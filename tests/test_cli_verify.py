@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain, shown
+from helpers import KEY, Cli, drain, shown
 from novahunt.sandbox import Sandbox
 from novahunt.worker.runtime import WorkerRuntime
 

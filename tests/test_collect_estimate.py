@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain, shown
+from helpers import KEY, Cli, drain, shown
 from novahunt.providers.hunter import HunterClient
 from novahunt.sandbox import Fault, Sandbox
 from novahunt.state.db import Database

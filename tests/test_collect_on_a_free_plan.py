@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import KEY, drain, emails_in_db, submit_collect
+from helpers import KEY, drain, emails_in_db, submit_collect
 from novahunt import config
 from novahunt.cli import progress
 from novahunt.ops import account

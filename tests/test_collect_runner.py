@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import drain, emails_in_db, submit_collect
+from helpers import drain, emails_in_db, submit_collect
 from novahunt import config
 from novahunt.sandbox import (
     BROKEN_JSON,
@@ -20,7 +20,7 @@ from novahunt.sandbox import (
     Fault,
     Sandbox,
 )
-from novahunt.state import jobs, store
+from novahunt.state import contacts, jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -50,7 +50,7 @@ def test_collects_every_page_once_with_results_and_ledger(
     assert (done.progress_current, done.progress_total) == (250, 250)
     ledger = state.query("SELECT endpoint, status, job_id FROM api_calls ORDER BY id")
     assert [tuple(r) for r in ledger] == [("domain-search", 200, job.id)] * 3
-    facts = store.domain_facts(state, "big.example")
+    facts = contacts.domain_facts(state, "big.example")
     assert facts is not None and facts["organization"] == "Big Co"
     assert facts["total_available"] == 250
     # every request carried the key in the header only
@@ -269,11 +269,11 @@ def test_resume_after_a_crash_fetches_nothing_twice(
     for offset in (0, 10, 20):
         page = client.domain_search("crash.example", limit=10, offset=offset)
         with state.atomic():
-            store.save_contacts(state, "crash.example", page.contacts, source="t",
+            contacts.save_contacts(state, "crash.example", page.contacts, source="t",
                                 job_id=job.id)
             ctx.commit({"offset": offset + 10, "pages": offset // 10 + 1,
-                        "total": page.total, "emails": offset + 10}, (offset + 10, 95,
-                                                                     "collecting", None))
+                        "total": page.total, "emails": offset + 10},
+                       jobs.Progress(offset + 10, 95, "collecting"))
     ctx.close()
     import time
     time.sleep(0.05)
@@ -292,7 +292,7 @@ def test_a_worker_that_lost_its_lease_cannot_write(
     [job] = submit_collect(state, "fence.example")
     claimed = jobs.claim(state, job.id, "w1", 30)
     assert claimed is not None
-    jobs.release_running(state, "worker_id = ?", ("w1",), "test: taken back")
+    jobs.release_of_worker(state, "w1", "test: taken back")
     with pytest.raises(jobs.LostOwnership), state.atomic():
         jobs.save_step(state, claimed, "w1", 30, checkpoint={"offset": 99})
     assert jobs.get(state, job.id).checkpoint is None
@@ -307,7 +307,7 @@ def test_cancel_stops_a_running_job_within_one_page(
     inline_worker.settings = config.load()
     [job] = submit_collect(state, "cancel.example")
     # the cancel arrives while page 2 is being fetched
-    original = store.save_contacts
+    original = contacts.save_contacts
     pages = []
 
     def spy(*args: object, **kw: object) -> int:
@@ -316,7 +316,7 @@ def test_cancel_stops_a_running_job_within_one_page(
             jobs.request_cancel(state, [job.id])
         return original(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "save_contacts", spy)
+    monkeypatch.setattr(contacts, "save_contacts", spy)
     drain(inline_worker)
     done = jobs.get(state, job.id)
     assert done.status is Status.CANCELED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import novahunt_env, run_process
+from helpers import novahunt_env, run_process
 
 
 def test_demo_collects_the_sandbox_domains_in_its_own_home(home: Path) -> None:

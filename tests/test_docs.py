@@ -1,7 +1,10 @@
-"""Every command documents itself (help text) and is documented (README.md)."""
+"""Every command documents itself (help text) and is documented (README.md); every
+environment variable is documented (README.md or docs/); the links between the README
+and docs/ lead somewhere."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -11,11 +14,14 @@ from typing import Any
 import pytest
 import typer.main
 
-from conftest import Cli, novahunt_env
-from novahunt import __version__
+from helpers import Cli, novahunt_env
+from novahunt import __version__, config
 from novahunt.cli.main import app
 
-README = Path(__file__).parents[1] / "README.md"
+ROOT = Path(__file__).parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
 
 
 def _walk(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
@@ -97,7 +103,79 @@ def test_the_status_lists_in_help_texts_match_the_core() -> None:
     # the command modules spell them out so that --help loads no core module
     from novahunt.cli import jobs as jobs_cli
     from novahunt.cli import webhooks as webhooks_cli
-    from novahunt.state import jobs, webhooks
+    from novahunt.state import jobs, outbox
 
     assert ", ".join(s.value for s in jobs.Status) == jobs_cli._STATUSES
-    assert tuple(webhooks_cli.STATUSES) == tuple(webhooks.STATUSES)
+    assert tuple(webhooks_cli.STATUSES) == tuple(outbox.STATUSES)
+
+
+# -- environment variables and links -------------------------------------------------------
+
+VARIABLE = re.compile(r"(?:NOVAHUNT|HUNTER)_[A-Z0-9_]+")
+
+
+def variables_in_source() -> set[str]:
+    """Every NOVAHUNT_*/HUNTER_* name the code spells as a whole string, and the rate
+    variables it builds from the endpoints it limits."""
+    found = set()
+    for path in (ROOT / "src" / "novahunt").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and VARIABLE.fullmatch(node.value):
+                found.add(node.value)
+    found |= {"NOVAHUNT_RATE_" + endpoint.replace("-", "_").upper()
+              for endpoint in config.Settings().rates}
+    return found
+
+
+def test_the_variable_finder_finds_the_known_ones() -> None:
+    assert {"HUNTER_API_KEY", "NOVAHUNT_HOME", "NOVAHUNT_DATABASE_URL", "NOVAHUNT_QUEUE_URL",
+            "NOVAHUNT_RATE_DOMAIN_SEARCH", "NOVAHUNT_DEBUG"} <= variables_in_source()
+
+
+def test_every_environment_variable_is_documented() -> None:
+    text = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
+    missing = sorted(name for name in variables_in_source()
+                     if not re.search(rf"\b{name}\b", text))
+    assert missing == [], f"not in README.md or docs/: {missing}"
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to `-`."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    return {_slug(m) for m in re.findall(r"^#+\s+(.+)$", _prose(page), flags=re.MULTILINE)}
+
+
+def _prose(page: Path) -> str:
+    """The page without its fenced code blocks (a `# comment` there is no heading)."""
+    return re.sub(r"^```.*?^```", "", page.read_text(encoding="utf-8"),
+                  flags=re.MULTILINE | re.DOTALL)
+
+
+def test_there_are_docs() -> None:
+    assert len(DOCS) >= 5, DOCS
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_links_between_the_readme_and_docs_resolve(page: Path) -> None:
+    broken = []
+    for target in re.findall(r"\[[^\]]*\]\(([^)\s]+)\)", _prose(page)):
+        if re.match(r"[a-z]+:", target):  # https://, mailto: ...
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+            broken.append(f"{target}: no heading #{anchor} in {linked.name}")
+    assert broken == [], f"{page.name}: {broken}"
+
+
+def test_every_page_of_docs_is_linked_from_the_readme() -> None:
+    text = _prose(README)
+    orphans = [page.name for page in DOCS if f"(docs/{page.name}" not in text]
+    assert orphans == [], f"docs/ pages the README does not link: {orphans}"

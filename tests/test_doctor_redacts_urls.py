@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from conftest import Cli, drain
+from helpers import Cli, drain
 from novahunt import config
 from novahunt.inputs.urls import redact, scrub
 from novahunt.queue import dispatch

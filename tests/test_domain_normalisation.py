@@ -9,6 +9,8 @@ import pytest
 from novahunt.errors import BadInput
 from novahunt.inputs.domains import normalise_domain, read_domain_file
 
+pytestmark = pytest.mark.pure
+
 
 @pytest.mark.parametrize(
     ("raw", "expected"),

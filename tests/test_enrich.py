@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, drain
+from helpers import Cli, drain
 from novahunt.sandbox import Sandbox
-from novahunt.state import jobs, store
+from novahunt.state import contacts, jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -111,20 +111,20 @@ def test_a_stopped_job_resumes_at_the_next_row_and_pays_no_row_twice(
     code, stdout, _ = cli("enrich", str(leads), "-o", str(out), "--json")
     assert code == 0
     [job] = json.loads(stdout)
-    original = store.save_person_lookup
+    original = contacts.save_person_lookup
     seen: list[int] = []
 
-    def spy(db: Database, lookup: store.PersonLookup) -> None:
+    def spy(db: Database, lookup: contacts.PersonLookup) -> None:
         seen.append(1)
         if len(seen) == 3:
             jobs.request_cancel(state, [job["id"]])
         original(db, lookup)
 
-    monkeypatch.setattr(store, "save_person_lookup", spy)
+    monkeypatch.setattr(contacts, "save_person_lookup", spy)
     drain(inline_worker)
     assert jobs.get(state, job["id"]).status is Status.CANCELED
     assert not out.exists()
-    monkeypatch.setattr(store, "save_person_lookup", original)
+    monkeypatch.setattr(contacts, "save_person_lookup", original)
     assert cli("jobs", "retry", str(job["id"]))[0] == 0
     drain(inline_worker)
     assert jobs.get(state, job["id"]).status is Status.COMPLETED

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import Cli, drain, shown
+from helpers import Cli, drain, shown
 from novahunt.errors import BadInput
 from novahunt.inputs import names
 from novahunt.sandbox import Sandbox

@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import KEY, Cli, drain, shown
+from helpers import KEY, Cli, drain, shown
 from novahunt.sandbox import Fault, Sandbox
-from novahunt.state import db, db_postgres, migrations
+from novahunt.state import db, migrations, postgres
 from novahunt.state.db import Database
 from novahunt.worker.runtime import WorkerRuntime
 
@@ -290,7 +290,7 @@ def test_a_state_db_from_before_m012_keeps_its_rows_and_gains_the_columns(
         assert "m012_keep_what_hunter_returns" not in migrations.applied(old)
         old.close()
     if backend == "postgres":
-        db_postgres.close_pools()  # a new pool is what applies pending migrations
+        postgres.close_pools()  # a new pool is what applies pending migrations
     state = db.open_state()
     assert "m012_keep_what_hunter_returns" in migrations.applied(state)
     contact = state.one("SELECT email, position, linkedin, position_raw, company"

@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from conftest import drain, emails_in_db, submit_collect, wait_for
+from helpers import drain, emails_in_db, submit_collect, wait_for
 from novahunt import config, runners
 from novahunt.sandbox import QUOTA_402, UNAUTHORIZED, Fault, Sandbox
-from novahunt.state import jobs, store
+from novahunt.state import contacts, jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -91,7 +91,7 @@ def test_a_page_the_database_refuses_rolls_its_step_back_and_is_billed_once(
     assert sandbox.count() == 1
     assert ledger_of(state, job.id) == [(200, None)]
     assert emails_in_db(state, "huge.example") == []
-    assert store.domain_facts(state, "huge.example") is None
+    assert contacts.domain_facts(state, "huge.example") is None
 
 
 @pytest.mark.parametrize("emails", [5, 15], ids=["the-last-step", "a-middle-step"])
@@ -110,7 +110,7 @@ def test_a_step_whose_job_was_taken_back_rolls_back_and_its_call_is_billed_once(
     worker.start()
     # its rate slot is taken just before the request goes out
     wait_for(lambda: state.scalar("SELECT COUNT(*) FROM rate_slots") == 1)
-    [taken] = jobs.release_running(state, "id = ?", (job.id,), "test: lease expired")
+    [taken] = jobs.release_of_worker(state, "slow-worker", "test: lease expired")
     worker.join(timeout=30)
 
     assert not worker.is_alive()

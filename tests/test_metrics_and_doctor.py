@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import KEY, Cli, drain, run_process, spawn, store_stop
+from helpers import KEY, Cli, drain, run_process, spawn
 from novahunt import config
 from novahunt.config import Settings
 from novahunt.ops import doctor
@@ -151,7 +151,7 @@ def test_rate_limit_postponements_and_cache_hits_are_counted(
         runtime.tick()
         page = parse(_scrape(runtime, state.location))
     finally:
-        store_stop(runtime)
+        runtime.deactivate()
     assert value(page, "novahunt_jobs_postponed_by_rate_limit_total") == 1
     assert value(page, "novahunt_queue_depth", status="retrying") == 1
     assert value(page, "novahunt_cache_hits_total", kind="collect") == 1

@@ -19,11 +19,12 @@ import psycopg
 import pytest
 
 import backends
-from conftest import Cli, drain, kill, spawn, store_stop, wait_for
+from helpers import Cli, drain, kill, spawn, wait_for
 from novahunt import config, paths
 from novahunt.sandbox import UNPROCESSABLE, Sandbox
-from novahunt.state import db, jobs, transfer, webhooks
+from novahunt.state import db, jobs, transfer
 from novahunt.state.jobs import Status
+from novahunt.worker import webhooks
 from novahunt.worker.runtime import WorkerRuntime
 
 DOMAINS = {"alpha.example": 37, "beta.example": 12}
@@ -67,7 +68,7 @@ def build_home(sandbox: Sandbox, cli: Cli, worker: WorkerRuntime) -> dict[str, A
     drain(worker)
     cached = ids_of(ok(cli, "collect", "alpha.example", "--json"))  # fresh: no call
     webhooks.shutdown()
-    store_stop(worker)
+    worker.deactivate()
     queued = ids_of(ok(cli, "collect", "later.example", "--tag", "later", "--json"))
     states = {i: jobs.get(worker.db, i).status for i in
               [*collected, *failed, *verify, *finder, *cached, *queued]}
@@ -176,7 +177,7 @@ def test_queued_jobs_run_on_the_new_database_from_another_host(
     try:
         assert drain(runtime) == 1
     finally:
-        store_stop(runtime)
+        runtime.deactivate()
     job = jobs.get(runtime.db, home["queued"])
     assert job.status is Status.COMPLETED
     out = ok(cli, "results", "later.example", "--format", "json")

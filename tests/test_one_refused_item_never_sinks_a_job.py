@@ -13,9 +13,9 @@ import csv
 import json
 from pathlib import Path
 
-from conftest import Cli, drain, run_process
+from helpers import Cli, drain, run_process
 from novahunt.sandbox import UNAUTHORIZED, Fault, Sandbox
-from novahunt.state import jobs, store, verifications
+from novahunt.state import contacts, jobs, verifications
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -113,8 +113,8 @@ def test_enrich_notes_each_refused_person_and_writes_the_whole_file(
     assert "invalid_domain" in rows[1]["enrich_note"]
     assert "451" in rows[2]["enrich_note"]
     # the person who asked Hunter to stop processing their data is stored nowhere
-    assert store.contact_by_name(state, "people.example", "claire", "claimed") is None
-    assert store.person_lookup(state, "people.example", "claire", "claimed", 0) is None
+    assert contacts.contact_by_name(state, "people.example", "claire", "claimed") is None
+    assert contacts.person_lookup(state, "people.example", "claire", "claimed", 0) is None
 
 
 def test_find_of_a_refused_person_completes_with_hunters_reason(

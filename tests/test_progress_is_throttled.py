@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import drain
+from helpers import drain
 from novahunt import config
 from novahunt.queue import dispatch
 from novahunt.runners import collect

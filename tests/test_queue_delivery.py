@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import drain
+from helpers import drain
 from novahunt import config, tasks
 from novahunt.queue import dispatch
 from novahunt.runners import collect
@@ -48,7 +48,7 @@ def test_a_scheduled_job_waits_for_its_time(sandbox: Sandbox, state: Database,
     assert drain(inline_worker) == 0
     assert sandbox.count() == 0
     time.sleep(1.1)
-    inline_worker._next.clear()  # let the upkeep run now rather than on its timer
+    inline_worker.due_now()  # let the upkeep run now rather than on its timer
     assert drain(inline_worker) == 1
     assert jobs.get(state, job_id).status is Status.COMPLETED
 

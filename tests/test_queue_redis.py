@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from conftest import Cli, drain, novahunt_env, run_process, spawn, wait_for
+from helpers import Cli, drain, novahunt_env, run_process, spawn, wait_for
 from novahunt import config, tasks
 from novahunt.inputs.urls import redact
 from novahunt.queue import backends as queue

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from conftest import KEY, Cli, drain, store_stop
+from helpers import KEY, Cli, drain
 from novahunt import config
 from novahunt.ops import account, doctor
 from novahunt.sandbox import Sandbox
-from novahunt.state import jobs, migrations, store
+from novahunt.state import jobs, migrations, quotas
 from novahunt.state.db import Database
 from novahunt.state.jobs import NewJob, Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -39,7 +39,7 @@ def worker(state: Database, plan_box: Sandbox) -> Iterator[WorkerRuntime]:
     runtime.activate()
     runtime.learn_plan()  # as `novahunt worker` does at start
     yield runtime
-    store_stop(runtime)
+    runtime.deactivate()
 
 
 def plan(**kwargs: Any) -> pytest.MarkDecorator:
@@ -80,7 +80,7 @@ def test_spent_verifications_pause_verification_only_and_collect_goes_on(
     assert collected.status is Status.COMPLETED
     assert collected.result is not None and collected.result["emails_collected"] == 25
     assert plan_box.count("email-verifier") == 1  # the rest of the list was not asked
-    assert store.provider_pauses(state).keys() == {"hunter:verification"}
+    assert quotas.provider_pauses(state).keys() == {"hunter:verification"}
     stats = json.loads(cli("stats", "--json")[1])
     assert list(stats["paused"]) == ["hunter:verification"]
     assert stats["queue_depth"]["waiting_for_credits"] == 1
@@ -95,7 +95,7 @@ def test_spent_verifications_pause_verification_only_and_collect_goes_on(
     drain(worker)
     done = jobs.get(state, verify_id)
     assert done.status is Status.COMPLETED and done.result is not None
-    assert done.result["verified"] == 3 and store.provider_pauses(state) == {}
+    assert done.result["verified"] == 3 and quotas.provider_pauses(state) == {}
 
 
 @plan(searches_available=0)
@@ -109,7 +109,7 @@ def test_spent_searches_pause_searches_only_and_verify_goes_on(
     drain(worker)
     assert jobs.get(state, collect_id).waiting_for == "hunter:search"
     assert jobs.get(state, verify_id).status is Status.COMPLETED
-    assert store.provider_pauses(state).keys() == {"hunter:search"}
+    assert quotas.provider_pauses(state).keys() == {"hunter:search"}
 
 
 @plan(verifications_available=0)
@@ -152,7 +152,7 @@ def test_a_single_credit_plan_lifts_verification_at_half_a_credit_and_search_at_
     collect_id = queued(cli, "collect", "later.example")
     verify_id = queued(cli, "verify", email)
     drain(worker)
-    assert store.provider_pauses(state).keys() == {"hunter:search", "hunter:verification"}
+    assert quotas.provider_pauses(state).keys() == {"hunter:search", "hunter:verification"}
 
     plan_box.credits_available = 0.5
     worker.check_quota()
@@ -200,7 +200,7 @@ def test_m013_turns_a_provider_pause_into_kinds_and_credits_into_floats(
     monkeypatch.undo()
     assert migrations.migrate(old) == ["m013_plans_and_quotas_per_kind"]
 
-    assert store.provider_pauses(old) == {"hunter:verification": "quota exhausted (402)"}
+    assert quotas.provider_pauses(old) == {"hunter:verification": "quota exhausted (402)"}
     assert jobs.get(old, verify.id).waiting_for == "hunter:verification"
     assert jobs.get(old, verify.id).run_at == later
     woken = jobs.get(old, collect.id)

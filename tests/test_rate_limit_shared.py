@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from conftest import drain, run_process, spawn
+from helpers import drain, run_process, spawn
 from novahunt import config
 from novahunt.errors import ConfigError
 from novahunt.sandbox import Fault, Sandbox
-from novahunt.state import jobs, limiter, store
+from novahunt.state import jobs, limiter, quotas
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.state.limiter import Window, parse_limit
@@ -128,7 +128,7 @@ def test_a_rate_block_pushes_the_next_slot_past_it(state: Database) -> None:
 
 def test_a_paused_provider_gets_no_slot_until_it_resumes(state: Database) -> None:
     windows = parse_limit("3/s,5/10s")
-    store.pause_provider(state, "hunter", "quota exhausted (402)", None)
+    quotas.pause_provider(state, "hunter", "quota exhausted (402)", None)
     with pytest.raises(limiter.Paused) as paused:
         limiter.reserve(state, "hunter:t", windows, max_wait=60, now=1000.0,
                         provider="hunter")
@@ -138,7 +138,7 @@ def test_a_paused_provider_gets_no_slot_until_it_resumes(state: Database) -> Non
     assert limiter.reserve(state, "other:t", windows, max_wait=60, now=1000.0,
                            provider="other") == 1000.0
     assert limiter.reserve(state, "hunter:free", windows, max_wait=60, now=1000.0) == 1000.0
-    assert store.resume_provider(state, "hunter")
+    assert quotas.resume_provider(state, "hunter")
     assert limiter.reserve(state, "hunter:t", windows, max_wait=60, now=1000.0,
                            provider="hunter") == 1000.0
     assert slots_of(state, "hunter:t") == [1000.0]
@@ -146,7 +146,7 @@ def test_a_paused_provider_gets_no_slot_until_it_resumes(state: Database) -> Non
 
 def test_a_pause_met_inside_another_transaction_leaves_it_to_commit(
         state: Database) -> None:
-    store.pause_provider(state, "hunter", "quota exhausted (402)", None)
+    quotas.pause_provider(state, "hunter", "quota exhausted (402)", None)
     with state.atomic():
         limiter.block(state, "hunter:kept", 1050.0, "written before the pause was met")
         with pytest.raises(limiter.Paused):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import Cli, drain
+from helpers import Cli, drain
 from novahunt import __version__, config
 from novahunt.cli import main
 from novahunt.cli import scrape as scrape_cli

@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from conftest import KEY, Cli, drain, run_process, store_stop
+from helpers import KEY, Cli, drain, run_process
 from novahunt import config
 from novahunt.sandbox import UNAUTHORIZED, Sandbox
 from novahunt.worker.runtime import WorkerRuntime
@@ -25,7 +25,7 @@ def test_the_key_is_nowhere_in_state_output_or_errors(
         code, out, err = cli(*args)
         outputs += [out, err]
     sandbox.inject(UNAUTHORIZED, domain="denied.example")
-    store_stop(inline_worker)  # so that --follow runs its own embedded worker
+    inline_worker.deactivate()  # so that --follow runs its own embedded worker
     failing = run_process("collect", "denied.example", "--refresh", "--follow")
     outputs += [failing.stdout, failing.stderr]
     assert failing.returncode == 1

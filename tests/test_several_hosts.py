@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conftest import novahunt_env, wait_for
+from helpers import novahunt_env, wait_for
 from novahunt.sandbox import Sandbox
 from novahunt.state import db, jobs
 from novahunt.state.db import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import KEY, Cli, drain
+from helpers import KEY, Cli, drain
 from novahunt.sandbox import TOO_MANY_REQUESTS, Sandbox
 from novahunt.worker.runtime import WorkerRuntime
 

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from conftest import novahunt_env, run_process
+from helpers import novahunt_env, run_process
+from novahunt.errors import IntegrityViolation
 from novahunt.state import db, migrations
 from novahunt.state.db import Database
 
@@ -154,7 +155,7 @@ def make_deferred_reference(state: Database) -> None:
 def test_a_failing_commit_runs_the_hooks(backend: str, state: Database) -> None:
     make_deferred_reference(state)
     ran: list[str] = []
-    with pytest.raises(db.DB_ERRORS), state.atomic():
+    with pytest.raises(IntegrityViolation), state.atomic():
         state.execute("INSERT INTO t_child (parent) VALUES (5)")  # no parent 5
         state.on_rollback(lambda: ran.append("transaction"))
         with state.atomic():
@@ -166,7 +167,7 @@ def test_a_failing_commit_leaves_no_transaction_open(
         backend: str, state: Database) -> None:
     # SQLite keeps the transaction open when COMMIT fails: atomic() rolls it back
     make_deferred_reference(state)
-    with pytest.raises(db.DB_ERRORS), state.atomic():
+    with pytest.raises(IntegrityViolation), state.atomic():
         state.execute("INSERT INTO t_child (parent) VALUES (5)")
     with state.atomic():
         add_domain(state, "next.example")

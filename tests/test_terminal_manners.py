@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Cli, drain, run_process
+from helpers import Cli, drain, run_process
 from novahunt import config
 from novahunt.sandbox import Sandbox
 from novahunt.state import jobs
@@ -45,7 +45,7 @@ def test_workers_log_to_a_rotating_file_under_the_home(sandbox: Sandbox, home: P
     assert "logged.example: completed" in text and "started with" in text
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
     assert sandbox.requests and all(r.key_in_header for r in sandbox.requests)
-    from conftest import KEY
+    from helpers import KEY
 
     assert KEY not in text
 
@@ -71,7 +71,7 @@ def test_the_worker_cleans_up_old_jobs_daily_and_vacuums_after_a_big_one(
     vacuums: list[int] = []
     original = inline_worker.db.vacuum
     monkeypatch.setattr(inline_worker.db, "vacuum", lambda: (vacuums.append(1), original()))
-    inline_worker._next.pop("cleanup", None)
+    inline_worker.due_now("cleanup")
     inline_worker.tick()
     assert [j.status for j in jobs.listing(inline_worker.db)] == [jobs.Status.QUEUED]
     assert vacuums == [1]

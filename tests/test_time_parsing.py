@@ -19,6 +19,8 @@ from novahunt.inputs.timeparse import (
     utcnow,
 )
 
+pytestmark = pytest.mark.pure
+
 # POSIX TZ rules need no tz database, so these tests behave the same on any machine.
 NEW_YORK = "EST5EDT,M3.2.0,M11.1.0"
 BERLIN = "CET-1CEST,M3.5.0,M10.5.0/3"

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conftest import novahunt_env, run_process, spawn, wait_for
+from helpers import novahunt_env, run_process, spawn, wait_for
 from novahunt import config
 from novahunt.inputs import timeparse
 from novahunt.sandbox import Sandbox
-from novahunt.state import jobs, store
+from novahunt.state import jobs, workers
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.worker import liveness as processes
@@ -190,13 +190,10 @@ def test_a_worker_goes_by_NOVAHUNT_HOSTNAME(state: Database,
     runtime.activate()
     try:
         assert runtime.id.startswith("queue-host-1-")
-        [row] = [w for w in store.live_workers(state, 0.0) if w.id == runtime.id]
+        [row] = [w for w in workers.live_workers(state, 0.0) if w.id == runtime.id]
         assert row.hostname == "queue-host-1"
     finally:
-        store.stop_worker(state, runtime.id)
-        from novahunt.worker import runtime as worker
-
-        worker._current = None
+        runtime.deactivate()
 
 
 def test_a_dead_pid_counts_only_on_its_own_host(state: Database,
@@ -204,7 +201,7 @@ def test_a_dead_pid_counts_only_on_its_own_host(state: Database,
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     now = time.time()
-    store.register_worker(state, store.WorkerRow("host-b-1-abc", "host-b", gone.pid, None, 1,
+    workers.register_worker(state, workers.WorkerRow("host-b-1-abc", "host-b", gone.pid, None, 1,
                                                  now, now))
     monkeypatch.setenv("NOVAHUNT_HOSTNAME", "host-a")   # can't see host-b's processes
     assert [w.id for w in processes.live_workers(state, config.load())] == ["host-b-1-abc"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KEY, Cli, run_process
+from helpers import KEY, Cli, run_process
 from novahunt.sandbox import Sandbox
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import kill, run_process, spawn
+from helpers import kill, run_process, spawn
 from novahunt.sandbox import Sandbox
 from novahunt.state import jobs
 from novahunt.state.db import Database

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from conftest import Cli, drain, submit_verify
+from helpers import Cli, drain, submit_verify
 from novahunt.sandbox import SMTP_FAILURE_222, Sandbox
-from novahunt.state import jobs, store, verifications
+from novahunt.state import contacts, jobs, verifications
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status
 from novahunt.worker.runtime import WorkerRuntime
@@ -147,7 +147,7 @@ def test_hunters_own_fresh_verification_counts_as_cached_unless_recheck(
     sandbox.add_domain("known.example", 40)
     assert cli("collect", "known.example")[0] == 0
     drain(inline_worker)
-    emails = store.emails_of(state, "known.example")
+    emails = contacts.emails_of(state, "known.example")
     fresh = {r["email"] for r in state.query(
         "SELECT email FROM contacts WHERE verification_status IN"
         " ('valid', 'invalid', 'accept_all')")}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import drain, submit_collect, submit_verify
+from helpers import drain, submit_collect, submit_verify
 from novahunt.sandbox import Sandbox
 from novahunt.state import jobs, verifications
 from novahunt.state.db import Database

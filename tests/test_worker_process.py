@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import kill, novahunt_env, run_process, spawn, wait_for
+from helpers import kill, novahunt_env, run_process, spawn, wait_for
 from novahunt.sandbox import Sandbox
 from novahunt.state import jobs
 from novahunt.state.db import Database

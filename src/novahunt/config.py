@@ -6,6 +6,8 @@ stray log line or traceback of the settings never shows it.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -148,7 +150,16 @@ def queue_url() -> str | None:
     if not parts.path.strip("/").isdigit() and parts.path.strip("/"):
         raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)}: the database after the "
                           f"host must be a number: {form}")
+    if not _installed("redis"):  # the embedded default installs no Redis client
+        raise ConfigError(f"{QUEUE_URL_VARIABLE}: {redact(url)}: the Redis client is not "
+                          "installed: pip install 'novahunt[team]'")
     return url
+
+
+@functools.cache
+def _installed(module: str) -> bool:
+    """Whether `module` could be imported, found without importing it (once a process)."""
+    return importlib.util.find_spec(module) is not None
 
 
 def load() -> Settings:

@@ -4,7 +4,11 @@
     ├── BadInput                  exit 2   a flag, a domain, a file line
     ├── ConfigError               exit 3   missing key, bad config.toml
     ├── JobNotFound               exit 2   `jobs show ID` for an unknown ID
-    ├── DatabaseUnavailable       exit 4   NOVAHUNT_DATABASE_URL does not answer
+    ├── StorageError                       the state database failed a statement
+    │   ├── DatabaseUnavailable   exit 4   NOVAHUNT_DATABASE_URL does not answer
+    │   ├── DatabaseBusy                   locked or busy past the wait, a deadlock
+    │   ├── IntegrityViolation             a unique, foreign key or NOT NULL refusal
+    │   └── StorageFull                    no room left on the disk or the server
     ├── QueueUnavailable          exit 4   NOVAHUNT_QUEUE_URL does not answer
     └── ProviderError                      anything a provider answered or failed to answer
         ├── RetryableError                 worth asking again later
@@ -19,6 +23,8 @@
                 └── DataClaimed            451: the person asked not to be processed
 
 The CLI turns any NovahuntError into one line on stderr and its exit code, in one place.
+Storage errors are raised by the two backends (state/sqlite.py, state/postgres.py) from
+the driver's own, so no other module knows which driver it talks to.
 Provider errors never carry the API key: the client scrubs it before raising.
 """
 
@@ -48,10 +54,28 @@ class JobNotFound(NovahuntError):
     exit_code = 2
 
 
-class DatabaseUnavailable(NovahuntError):
+class StorageError(NovahuntError):
+    """The state database failed a statement: the driver's first line, the driver's
+    exception as `__cause__`. Exit 1, as before the driver errors were mapped."""
+
+
+class DatabaseUnavailable(StorageError):
     """The shared state database cannot be reached (its URL is shown redacted)."""
 
     exit_code = 4
+
+
+class DatabaseBusy(StorageError):
+    """Another writer held the database past the busy timeout, or a deadlock or
+    serialization failure ended the transaction: the same work may succeed later."""
+
+
+class IntegrityViolation(StorageError):
+    """A constraint refused the write: a unique key, a foreign key, NOT NULL, CHECK."""
+
+
+class StorageFull(StorageError):
+    """The disk (SQLite) or the server (PostgreSQL) has no room for the write."""
 
 
 class QueueUnavailable(NovahuntError):

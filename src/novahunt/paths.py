@@ -43,7 +43,7 @@ def config_file() -> Path:
 
 @functools.lru_cache(maxsize=8)
 def _config_file(override: str | None, xdg: str | None, home: str | None) -> Path:
-    # what platformdirs reads, as the key: each job's end looks for a default webhook
+    # what platformdirs reads, as the key: a changed HOME or XDG_CONFIG_HOME is seen
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"

@@ -133,25 +133,31 @@ def collect(
 
 
 def _report(created: list[tuple[Job, bool]]) -> None:
+    """One line per job (a summary past 20): the collections, and the verify jobs that
+    follow the collections served from state.db."""
+    from novahunt.runners import collect as collect_runner
+
     lines = []
     counts: dict[str, int] = {}
     for job, new in created:
-        if job.type != "collect":
+        if not collect_runner.KIND.owns(job):
             lines.append(f"#{job.id} verify {job.params['emails']} emails of "
                          f"{job.params['source'].split(':', 1)[-1]}: {job.status}")
             continue
         domain = job.params["domain"]
+        result = collect_runner.KIND.result(job)
+        how = collect_runner.served(result)
         if not new:
             key = "already queued or running"
             lines.append(f"#{job.id} {domain}: already {job.status} (not queued twice)")
-        elif job.result and job.result.get("cached"):
+        elif result is not None and how == "state.db":
             key = "served from state.db"
             lines.append(f"#{job.id} {domain}: completed from state.db, "
-                         f"{job.result['emails_collected']} emails, no API call "
+                         f"{result['emails_collected']} emails, no API call "
                          "(--refresh to ask Hunter again)")
-        elif job.result and job.result.get("note"):
+        elif result is not None and how == "email count":
             key = "with no emails at Hunter"
-            lines.append(f"#{job.id} {domain}: completed, {job.result['note']} "
+            lines.append(f"#{job.id} {domain}: completed, {result['note']} "
                          "(Email Count, free): no search paid")
         else:
             key = str(job.status)

@@ -39,10 +39,13 @@ def migrate_to(
     from novahunt.cli.table import write_table
     from novahunt.inputs.urls import redact
     from novahunt.state import transfer
+    from novahunt.worker.liveness import live_workers
 
     settings = config.load()
     with _bars() as progress:
-        moved = transfer.migrate_to(url, settings, progress=progress)
+        moved = transfer.migrate_to(
+            url, lambda source: [w.id for w in live_workers(source, settings)],
+            progress=progress)
     if json_:
         print_json({"target": moved.target, "tables": moved.tables,
                     "seconds": round(moved.seconds, 1)})

@@ -34,7 +34,7 @@ def demo(
     from novahunt.queue import dispatch
     from novahunt.runners import collect as collect_runner
     from novahunt.sandbox import demo_sandbox
-    from novahunt.state import store
+    from novahunt.state import contacts
 
     home = paths.home() / "demo"
     shutil.rmtree(home, ignore_errors=True)
@@ -58,8 +58,8 @@ def demo(
         created = dispatch.submit(db, specs)
         code = follow_jobs(db, settings, [job.id for job, _ in created])
         for domain in domains:
-            rows = list(store.iter_contacts(db, domain))
-            facts = store.domain_facts(db, domain) or {}
+            rows = list(contacts.iter_contacts(db, domain))
+            facts = contacts.domain_facts(db, domain) or {}
             out.print(f"\n[bold]{domain}[/] ({facts.get('organization') or 'unknown'}, "
                       f"pattern {facts.get('pattern') or '-'}): {len(rows)} emails")
             if rows:

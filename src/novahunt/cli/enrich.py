@@ -63,13 +63,10 @@ def enrich(
                   f"{job.status}")
     if follow:
         code = follow_jobs(db, settings, [job.id], err if json_ else out)
-        ended = jobs.get(db, job.id)
-        if ended.result and not json_:
-            r = ended.result
-            refused = f", {r['refused']} refused by Hunter" if r.get("refused") else ""
-            out.print(f"{r['found']} found, {r['had_email']} had one, {r['not_found']} not "
-                      f"found, {r['skipped']} skipped{refused}; wrote {r['output']}")
-            for note in r["skipped_rows"][:10]:
+        result = enrich_runner.KIND.result(jobs.get(db, job.id))
+        if result and not json_:
+            out.print(enrich_runner.report(result))
+            for note in result["skipped_rows"][:10]:
                 err.print(f"  skipped {note}")
         if code:
             raise typer.Exit(code)

@@ -31,9 +31,9 @@ def _ago(ts: float | None) -> str:
 
 
 def _target(job: Job) -> str:
-    if job.type == "verify":
-        return f"{job.params.get('emails')} emails ({job.params.get('source')})"
-    return str(job.params.get("domain") or "")
+    from novahunt import runners
+
+    return runners.target(job)
 
 
 def _progress(job: Job) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import typer
@@ -25,7 +26,10 @@ LAST = typer.Option(None, "--last", help="Last name, e.g. Collison.")
 FULL = typer.Option(None, "--name", help="Full name instead of --first/--last.")
 
 
-def _submit(spec: NewJob, follow: bool, json_: bool) -> None:
+def _submit(spec: NewJob, answer: Callable[[Job], str | None], follow: bool,
+            json_: bool) -> None:
+    """Queue the job and print its line; `answer` (the runner's) says what a finished
+    job found."""
     from novahunt.queue import dispatch
     from novahunt.state import jobs
 
@@ -35,36 +39,20 @@ def _submit(spec: NewJob, follow: bool, json_: bool) -> None:
         print_json([{"id": job.id, "target": job.params["target"], "status": str(job.status),
                      "created": created, "result": job.result}])
     else:
-        out.print(_line(job, created))
+        out.print(_line(job, created, answer))
     if follow and not job.finished:
         code = follow_jobs(db, settings, [job.id], err if json_ else out)
         if not json_:
-            out.print(_line(jobs.get(db, job.id), True))
+            out.print(_line(jobs.get(db, job.id), True, answer))
         if code:
             raise typer.Exit(code)
 
 
-def _line(job: Job, created: bool) -> str:
+def _line(job: Job, created: bool, answer: Callable[[Job], str | None]) -> str:
     if not created:
         return f"#{job.id} {job.params['target']}: already {job.status}"
-    result = job.result or {}
-    if job.finished and "email" in result:
-        if result.get("email"):
-            found = f"{result['email']} (score {result.get('score', '-')})" if job.type == \
-                "find" else result["email"]
-            # what else the Finder said about the person (find's result carries it)
-            about = [str(result[k]) for k in ("position", "company", "linkedin", "twitter",
-                                              "phone_number") if result.get(k)]
-            if about:
-                found += ": " + ", ".join(about)
-        elif job.type == "generate" and not result.get("verified"):
-            found = "candidates: " + ", ".join(result["candidates"][:6]) + (
-                " ..." if len(result["candidates"]) > 6 else "")
-        else:
-            found = result.get("refused") or "no address found"
-        cached = " (from state.db, no API call)" if result.get("cached") else ""
-        return f"#{job.id} {job.params['target']}: {found}{cached}"
-    return f"#{job.id} {job.params['target']}: {job.status}"
+    found = answer(job) if job.finished else None
+    return f"#{job.id} {job.params['target']}: {job.status if found is None else found}"
 
 
 def find(
@@ -86,7 +74,8 @@ def find(
     f, l_ = names.person(first, last, name)
     db, settings = state()
     _submit(find_runner.plan(db, settings, site, f, l_, priority=priority, tags=tag or [],
-                             refresh=refresh, webhook=webhook), follow, json_)
+                             refresh=refresh, webhook=webhook), find_runner.answer,
+            follow, json_)
 
 
 def generate(
@@ -110,4 +99,4 @@ def generate(
     db, settings = state()
     _submit(generate_runner.plan(db, settings, site, f, l_, verify=verify,
                                  priority=priority, tags=tag or [], webhook=webhook),
-            follow, json_)
+            generate_runner.answer, follow, json_)

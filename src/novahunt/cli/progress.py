@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from novahunt import runners
 from novahunt.state import jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, Status
@@ -34,9 +35,7 @@ _STYLE = {
 
 
 def label(job: Job) -> str:
-    target = job.params.get("domain") or job.params.get("target") or ""
-    if job.type == "verify":
-        target = f"{job.params.get('emails')} emails ({target})"
+    target = runners.target(job) or job.params.get("target") or ""
     return f"#{job.id} {job.type} {target}".strip()
 
 
@@ -44,23 +43,8 @@ def describe(job: Job) -> str:
     stage = job.progress_stage or str(job.status)
     if job.status is Status.FAILED:
         return f"failed: {job.error}"
-    if job.status is Status.COMPLETED and job.result and job.type in ("find", "generate"):
-        return f"completed: {job.result.get('email') or 'no address found'}"
-    if job.status is Status.COMPLETED and job.result and job.type == "verify":
-        r = job.result
-        text = (f"completed: {r['verified']} verified, "
-                f"{r['cached'] + r.get('known', 0)} cached, {r['invalid_syntax']} bad syntax")
-        return text + (f", {r['refused']} refused by Hunter" if r.get("refused") else "")
-    if job.status is Status.COMPLETED and job.result and "emails_found" in job.result:
-        return (f"completed: {job.result['emails_found']} emails on "
-                f"{job.result['pages_fetched']} pages")
     if job.status is Status.COMPLETED and job.result:
-        n = job.result.get("emails_collected")
-        if job.result.get("plan_limit") and not job.result.get("complete", True):
-            return (f"completed: {n} of {job.result.get('total_available')} emails "
-                    "(your plan's limit)")
-        cached = " (from state.db)" if job.result.get("cached") else ""
-        return f"completed: {n} emails{cached}" if n is not None else "completed"
+        return runners.describe(job)  # the job's type says what its result was
     if job.status is Status.RUNNING and job.progress_message and stage == "verifying":
         return job.progress_message
     if job.status is Status.RUNNING and job.progress_message and stage != "collecting":
@@ -74,10 +58,10 @@ def _follow_ups(ids: list[int], current: list[Job]) -> bool:
     """Add jobs that followed jobs created (collect --verify); True if any was added."""
     added = False
     for job in current:
-        follow_up = (job.result or {}).get("verify_job")
-        if follow_up is not None and follow_up not in ids:
-            ids.append(int(follow_up))
-            added = True
+        for follow_up in runners.follow_ups(job):
+            if follow_up not in ids:
+                ids.append(follow_up)
+                added = True
     return added
 
 

@@ -38,13 +38,13 @@ def results(
     Example: novahunt results stripe.com --format csv -o stripe.csv
     """
     from novahunt.inputs.domains import normalise_domain
-    from novahunt.state import store
+    from novahunt.state import contacts
 
     if format_ not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}")
     name = normalise_domain(domain)
     db, _ = state()
-    rows = store.iter_contacts(db, name)
+    rows = contacts.iter_contacts(db, name)
     with ExitStack() as stack:
         fh: IO[str] = sys.stdout
         if output is not None:

@@ -43,7 +43,7 @@ def scrape(
     """
     from novahunt.inputs.domains import normalise_domain
     from novahunt.queue import dispatch
-    from novahunt.runners import scrape as scrape_runner  # httpx and the HTML parser
+    from novahunt.runners import scrape as scrape_runner
     from novahunt.state import jobs
 
     site = normalise_domain(domain)
@@ -69,10 +69,11 @@ def scrape(
 def _report(job: Job) -> None:
     from rich.markup import escape
 
-    result = job.result
+    from novahunt.runners import scrape as scrape_runner
+
+    result = scrape_runner.KIND.result(job)
     if result is None:
         return
-    out.print(f"#{job.id} {result['domain']}: {result['emails_found']} emails on "
-              f"{result['pages_fetched']} pages ({result['pages_skipped']} skipped)")
-    for email, page in result.get("found_on", {}).items():
+    out.print(f"#{job.id} {result['domain']}: {scrape_runner.summary(result)}")
+    for email, page in result["found_on"].items():
         out.print(f"  {escape(email)}  [dim]{escape(page)}[/]")

@@ -58,7 +58,7 @@ def verify(
     from novahunt.inputs.timeparse import parse_duration
     from novahunt.queue import dispatch
     from novahunt.runners import verify as verify_runner
-    from novahunt.state import store
+    from novahunt.state import contacts
 
     if output is not None:
         check_writable(output)
@@ -74,7 +74,7 @@ def verify(
     db, settings = state()
     if domain is not None:
         name = normalise_domain(domain)
-        found = store.emails_of(db, name)
+        found = contacts.emails_of(db, name)
         if not found:
             raise BadInput(f"no emails collected for {name}: `novahunt collect {name}` first")
         values += found

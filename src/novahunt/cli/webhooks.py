@@ -9,8 +9,8 @@ import typer
 from novahunt.cli.common import err, out, print_json, state
 from novahunt.errors import BadInput
 
-# novahunt.webhooks.STATUSES, for the --status help: importing novahunt.webhooks here would
-# load the job core for every command and --help; webhooks.listing validates --status
+# novahunt.state.outbox.STATUSES, for the --status help: importing the outbox here would
+# load the storage layer for every command and --help; outbox.listing validates --status
 STATUSES = ("pending", "delivered", "failed")
 
 app = typer.Typer(help="Webhook deliveries of job notifications: list them, send a test.",
@@ -43,12 +43,12 @@ def list_(
     from rich.table import Table
 
     from novahunt.inputs.urls import redact
-    from novahunt.state import webhooks
+    from novahunt.state import outbox
 
     db, _ = state()
-    found = webhooks.listing(db, status=status, limit=limit)
+    found = outbox.listing(db, status=status, limit=limit)
     if json_:  # a receiver's basic-auth password stays out of listings
-        print_json([{**webhooks.to_dict(d), "url": redact(d.url)} for d in found])
+        print_json([{**outbox.to_dict(d), "url": redact(d.url)} for d in found])
         return
     if not found:
         out.print("no webhook deliveries")
@@ -76,7 +76,7 @@ def test(
     from rich.markup import escape
 
     from novahunt.inputs.urls import redact, scrub
-    from novahunt.state import webhooks
+    from novahunt.worker import webhooks
 
     _, settings = state()
     target = url or settings.webhook_url

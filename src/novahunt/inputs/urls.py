@@ -1,8 +1,11 @@
-"""Connection URLs as a person may see them: the password never leaves this process."""
+"""URLs people hand in: connection URLs as a person may see them (the password never leaves
+this process), and webhook URLs checked before a job is queued."""
 
 from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from novahunt.errors import BadInput
 
 
 def redact(url: str) -> str:
@@ -53,3 +56,18 @@ def _passwords(url: str) -> set[str]:
     if sep and "@" in rest:  # what redact() hides when the URL is malformed
         found.add(rest.rpartition("@")[0].partition(":")[2])
     return found | {unquote(s) for s in found}
+
+
+def check_webhook_url(url: str) -> str:
+    """A webhook URL as given, stripped, or BadInput: http(s) with a host. The refusal
+    shows the URL without its password."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        usable = False
+    if not usable:
+        raise BadInput("a webhook URL must be http:// or https:// with a host, not "
+                       f"{redact(url)!r}")
+    return url

@@ -25,7 +25,7 @@ from novahunt.config import Settings
 from novahunt.errors import NovahuntError
 from novahunt.providers.records import PROVIDER, Account, CallRecord
 from novahunt.queue import dispatch
-from novahunt.state import ledger, store
+from novahunt.state import ledger, quotas
 from novahunt.state.db import Database
 
 SEARCH = "search"
@@ -73,7 +73,7 @@ def fetch(db: Database, settings: Settings) -> Account:
 
 
 def remember(db: Database, info: Account) -> None:
-    store.save_account(db, PROVIDER, info.raw, time.time())
+    quotas.save_account(db, PROVIDER, info.raw, time.time())
     with _plans_lock:
         _plans[db.location] = (time.monotonic(), info)
 
@@ -87,7 +87,7 @@ def known_plan(db: Database) -> Account | None:
         cached = _plans.get(db.location)
     if cached is not None and now - cached[0] < PLAN_TTL:
         return cached[1]
-    saved = store.saved_account(db, PROVIDER)
+    saved = quotas.saved_account(db, PROVIDER)
     plan = None
     if saved is not None:
         from novahunt.providers.hunter import parse_account
@@ -101,7 +101,7 @@ def known_plan(db: Database) -> Account | None:
 def learn_plan(db: Database, settings: Settings) -> Account:
     """The plan for a worker about to start: the kept answer when it is under PLAN_TTL
     old (`collect` has just asked, say), else a fresh one from Hunter (free)."""
-    saved = store.saved_account(db, PROVIDER)
+    saved = quotas.saved_account(db, PROVIDER)
     if saved is not None and time.time() - saved[1] < PLAN_TTL:
         plan = known_plan(db)
         if plan is not None:
@@ -128,7 +128,7 @@ def has_credits(info: Account, kind: str = SEARCH) -> bool:
 def paused_kinds(db: Database) -> dict[str, str]:
     """The provider's paused kinds of credit: {kind: reason}."""
     prefix = pause_key("")
-    return {kind_of(key): reason for key, reason in store.provider_pauses(db).items()
+    return {kind_of(key): reason for key, reason in quotas.provider_pauses(db).items()
             if key.startswith(prefix)}
 
 

@@ -24,9 +24,9 @@ from novahunt.config import Settings
 from novahunt.errors import (
     AuthError,
     ConfigError,
-    DatabaseUnavailable,
     ProviderError,
     QueueUnavailable,
+    StorageError,
 )
 from novahunt.inputs.urls import redact, scrub
 from novahunt.ops import account
@@ -252,7 +252,7 @@ def run() -> list[Check]:
     try:
         database = db.open_state()   # created and migrated if missing, as any command does
         telemetry.ping(database)
-    except (*db.DB_ERRORS, OSError, DatabaseUnavailable, ConfigError) as exc:
+    except (StorageError, OSError, ConfigError) as exc:
         open_error = _line(exc)
         open_config = isinstance(exc, ConfigError)   # a bad NOVAHUNT_DATABASE_URL
         database = None
@@ -269,7 +269,7 @@ def run() -> list[Check]:
             workers, live = check_workers(database, settings or Settings())
             checks.append(workers)
             checks.append(check_stuck(database, live, time.time()))
-        except (*db.DB_ERRORS, DatabaseUnavailable) as exc:
+        except StorageError as exc:
             checks.append(Check("integrity", Level.FAIL, f"{database.shown}: {_line(exc)}"))
         finally:
             database.close()

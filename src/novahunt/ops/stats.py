@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from novahunt.config import Settings
-from novahunt.state import jobs, ledger, store
+from novahunt.state import contacts, jobs, ledger, quotas
 from novahunt.state.db import Database
 from novahunt.state.jobs import Status, iso
 from novahunt.worker.liveness import live_workers
@@ -29,7 +29,7 @@ def gather(db: Database, settings: Settings, since: float) -> dict[str, Any]:
     failed = by_status.get(Status.FAILED, 0)
     first, last = finished["first_started_at"], finished["last_finished_at"]
     span = max(1.0, last - first) if first is not None and last is not None else None
-    new_emails = store.count_new_contacts(db, since)
+    new_emails = contacts.count_new_contacts(db, since)
     current = jobs.count_by_status(db)
     out["jobs_finished"] = by_status
     out["jobs_now"] = current
@@ -58,5 +58,5 @@ def gather(db: Database, settings: Settings, since: float) -> dict[str, Any]:
         for w in live_workers(db, settings)
     ]
     # by pause key ("hunter:search"): with separate quotas one kind can run out alone
-    out["paused"] = store.provider_pauses(db)
+    out["paused"] = quotas.provider_pauses(db)
     return out

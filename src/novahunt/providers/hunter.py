@@ -47,6 +47,7 @@ from novahunt.providers.records import (
     EmailCount,
     FinderResult,
     Verification,
+    search_credits,
 )
 
 __all__ = [
@@ -104,7 +105,7 @@ def bill_finder(body: dict[str, Any]) -> tuple[str, float]:
 def bill_domain_search(body: dict[str, Any]) -> tuple[str, float]:
     """A search credit per started block of 10 emails returned; an empty answer is free."""
     emails = (body.get("data") or {}).get("emails") or []
-    return "search", -(-len(emails) // 10)
+    return "search", search_credits(len(emails))
 
 
 def parse_account(data: dict[str, Any]) -> Account:

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROVIDER = "hunter"
+# Hunter bills a Domain Search by the emails it returns, in blocks (HELP: "52 emails -> 6
+# credits")
+EMAILS_PER_SEARCH_CREDIT = 10
+
+
+def search_credits(emails: int) -> int:
+    """The search credits a Domain Search answer of `emails` emails bills: one per started
+    block of 10; an empty answer is free."""
+    return -(-max(0, emails) // EMAILS_PER_SEARCH_CREDIT)
 
 
 @dataclass(frozen=True)

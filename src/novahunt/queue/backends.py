@@ -98,16 +98,13 @@ _cache: dict[str, Any] = {}   # by queue.db path or by Redis URL
 
 
 def open_queue() -> Any:
-    """The huey instance for this home (or for `NOVAHUNT_QUEUE_URL`), with the `run_job`
-    task registered."""
+    """The huey instance for this home (or for `NOVAHUNT_QUEUE_URL`). It knows no task:
+    whoever sends or runs `run_job` registers it (`tasks.register`)."""
     url = config.queue_url()
     key = url if url is not None else str(paths.queue_db())
     huey = _cache.get(key)
     if huey is None:
         huey = _open_sqlite(paths.queue_db()) if url is None else _open_redis(url)
-        from novahunt import tasks
-
-        tasks.register(huey)
         _cache[key] = huey
     return huey
 

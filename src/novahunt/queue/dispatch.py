@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from novahunt import tasks
 from novahunt.providers.records import PROVIDER
-from novahunt.state import jobs, store
+from novahunt.state import jobs, quotas
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, NewJob, Status
 
@@ -41,7 +41,7 @@ def retry(db: Database, ids: Sequence[int]) -> list[Job]:
     """Revive failed or canceled jobs. A user retrying means "I fixed it", so the
     provider's quota pauses (every kind) are lifted too."""
     revived = jobs.revive(db, ids)
-    for key in store.provider_pauses(db):
+    for key in quotas.provider_pauses(db):
         if key.startswith(f"{PROVIDER}:"):
             resume(db, key)
     send(db, revived)
@@ -52,5 +52,5 @@ def resume(db: Database, key: str) -> int:
     """Lift a quota pause (a pause key: "hunter:search", "hunter:verification"); jobs
     waiting for it become due at once (the worker's upkeep queues them). Returns how
     many jobs were waiting."""
-    store.resume_provider(db, key)
+    quotas.resume_provider(db, key)
     return jobs.wake_waiting(db, key)

@@ -1,5 +1,9 @@
 """Runners advance a job from its checkpoint; `execute` wraps one run of one job.
 
+One module per job type, each exporting its `KIND` (runners/kind.py): the registry below
+is how the rest of novahunt asks about a type (`kind_of`, `describe`, `target`,
+`follow_ups`) without knowing the types or the keys of their results.
+
 `execute` is what a worker thread does with a message: claim the job row, run its
 runner, and write the outcome (completed, retrying with backoff, failed, canceled, or
 handed back to the queue on shutdown). It never raises for a job's own failure.
@@ -11,7 +15,6 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from novahunt.config import Settings
@@ -23,29 +26,48 @@ from novahunt.runners.context import (
     Postpone,
     QuotaPaused,
     backoff,
-    summary,
 )
+from novahunt.runners.kind import JobKind
 from novahunt.state import jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, LostOwnership, Status
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[JobContext], dict[str, Any]]
-# job type -> the module whose run(ctx) does it; a module loads with its first job, so
-# a command that only reads state.db never pays for httpx or the HTML parser
-RUNNERS: dict[str, str] = {
-    kind: f"novahunt.runners.{kind}"
-    for kind in ("collect", "verify", "find", "generate", "enrich", "scrape")
-}
+__all__ = ["TYPES", "JobContext", "JobKind", "describe", "execute", "follow_ups", "kind_of",
+           "target"]
+
+# the job types, each the name of its module here; a module loads when its type is first
+# asked about, and none imports httpx or the HTML parser before its job runs, so a
+# command that only reads state.db never pays for them
+TYPES = ("collect", "verify", "find", "generate", "enrich", "scrape")
 
 
-def runner_for(kind: str) -> Runner | None:
-    module = RUNNERS.get(kind)
-    if module is None:
+def kind_of(type_: str) -> JobKind[Any] | None:
+    """What a job type's module exports about it, or None for a type this novahunt does
+    not know (a job written by a newer one)."""
+    if type_ not in TYPES:
         return None
-    run: Runner = importlib.import_module(module).run
-    return run
+    kind: JobKind[Any] = importlib.import_module(f"{__name__}.{type_}").KIND
+    return kind
+
+
+def describe(job: Job) -> str:
+    """A completed job in a few words, as following it shows: "completed: 12 emails"."""
+    kind = kind_of(job.type)
+    return "completed" if kind is None or not job.result else kind.describe(job.result)
+
+
+def target(job: Job) -> str:
+    """What a job works on, for tables and bars: its domain, or its type's own words."""
+    kind = kind_of(job.type)
+    return kind.target(job.params) if kind is not None else str(job.params.get("domain") or "")
+
+
+def follow_ups(job: Job) -> list[int]:
+    """Ids of the jobs a job's result created (collect --verify's verify job)."""
+    kind = kind_of(job.type)
+    return kind.follow_ups(job.result) if kind is not None and job.result else []
 
 
 def execute(db: Database, settings: Settings, job_id: int, worker_id: str,
@@ -79,12 +101,12 @@ def _run(ctx: JobContext) -> None:
             ctx.final = jobs.finish(ctx.db, job, ctx.worker_id, status,
                                     progress=ctx.progress, **how)
 
-    runner = runner_for(job.type)
-    if runner is None:
+    kind = kind_of(job.type)
+    if kind is None:
         end(Status.FAILED, error=f"unknown job type {job.type!r}")
         return
     try:
-        result = runner(ctx)
+        result = kind.run(ctx)
     except Canceled:
         end(Status.CANCELED, message="canceled by the user")
     except HandBack:
@@ -114,4 +136,4 @@ def _run(ctx: JobContext) -> None:
                 message=f"{error}; attempt {job.errors + 2} in {delay:.0f}s")
     else:
         if not ctx.ended:  # a runner may end its job in its last step's transaction
-            end(Status.COMPLETED, result=result, message=summary(result))
+            end(Status.COMPLETED, result=dict(result), message=kind.summary(result))

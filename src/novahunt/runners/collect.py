@@ -11,22 +11,46 @@ from __future__ import annotations
 import json
 import time
 from functools import partial
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from novahunt.config import Settings
 from novahunt.errors import PaginationLimit
 from novahunt.ops import account
+from novahunt.providers.records import search_credits
 from novahunt.runners import verify as verify_runner
 from novahunt.runners.context import JobContext
-from novahunt.state import jobs, ledger, store, webhooks
+from novahunt.runners.kind import JobKind, webhook_param
+from novahunt.state import contacts, jobs, ledger
 from novahunt.state.db import Database
-from novahunt.state.jobs import NewJob
+from novahunt.state.jobs import NewJob, Progress
 
 TYPE = "collect"
 SOURCE = "hunter_domain_search"
 # Hunter's free plan answers 400 pagination_error whenever limit + offset > 10 (DOCS;
 # ISSUE recon-ng-marketplace #159): a free key reads the first 10 emails of a domain
 FREE_PLAN_CAP = 10
+
+
+class Result(TypedDict):
+    """A collect job's result, as stored and shown: a run's, one served from state.db
+    (`cached`), or one Email Count showed to be empty (`note`)."""
+
+    domain: str
+    organization: str | None
+    pattern: str | None
+    emails_collected: int
+    total_available: int
+    pages_fetched: int
+    api_calls: int
+    credits: NotRequired[float]
+    complete: NotRequired[bool]
+    stopped_reason: NotRequired[str]     # a plan limit or a refusal ended it early
+    plan_limit: NotRequired[int]         # the emails the plan lets a search read
+    verify_job: NotRequired[int]         # --verify: the job verifying what it collected
+    cached: NotRequired[bool]            # served from a fresh collection in state.db
+    cached_from_job: NotRequired[int | None]
+    saved_credits: NotRequired[int]
+    note: NotRequired[str]               # why nothing was paid for (no emails at Hunter)
 
 
 def filters_key(params: dict[str, Any]) -> str:
@@ -39,17 +63,16 @@ def dedupe_key(params: dict[str, Any]) -> str:
     return f"{TYPE}:{params['domain']}:{filters_key(params)}"
 
 
-def cached_result(db: Database, params: dict[str, Any],
-                  since: float) -> dict[str, Any] | None:
+def cached_result(db: Database, params: dict[str, Any], since: float) -> Result | None:
     """A result served from state.db when a collection finished since `since` covers
     the ask."""
     if params.get("refresh"):
         return None
-    found = store.fresh_collection(db, params["domain"], filters_key(params),
+    found = contacts.fresh_collection(db, params["domain"], filters_key(params),
                                    params["max_results"], since)
     if found is None:
         return None
-    facts = store.domain_facts(db, params["domain"]) or {}
+    facts = contacts.domain_facts(db, params["domain"]) or {}
     return {
         "domain": params["domain"],
         "organization": facts.get("organization"),
@@ -60,21 +83,22 @@ def cached_result(db: Database, params: dict[str, Any],
         "api_calls": 0,
         "cached": True,
         "cached_from_job": found.job_id,
-        "saved_credits": -(-found.emails // 10),
+        "saved_credits": search_credits(found.emails),
     }
 
 
 def collection_cost(emails: int, max_results: int, page_size: int, *, free: bool) -> int:
     """The search credits a collection of a domain holding `emails` (for its filters)
     bills, paged as `run()` pages it: 1 credit per started 10 emails a page returns
-    (HELP: "52 emails -> 6 credits"), ceil(min(emails, max_results) / 10) with pages of a
-    multiple of 10. A free plan reads the first 10 emails: 1 credit at most (DOCS)."""
+    (HELP: "52 emails -> 6 credits", `search_credits`), ceil(min(emails, max_results) / 10)
+    with pages of a multiple of 10. A free plan reads the first 10 emails: 1 credit at
+    most (DOCS)."""
     target = min(emails, max_results, *((FREE_PLAN_CAP,) if free else ()))
     credits = offset = 0
     while offset < target:
         limit = min(page_size, max_results - offset,
                     *((FREE_PLAN_CAP - offset,) if free else ()))
-        credits += -(-min(limit, target - offset) // 10)
+        credits += search_credits(min(limit, target - offset))
         offset += limit
     return credits
 
@@ -82,7 +106,7 @@ def collection_cost(emails: int, max_results: int, page_size: int, *, free: bool
 NO_EMAILS = "Hunter has no emails for this domain"
 
 
-def _empty_result(domain: str) -> dict[str, Any]:
+def _empty_result(domain: str) -> Result:
     """A collection Hunter's Email Count (free) showed to be empty: nothing to pay for."""
     return {
         "domain": domain, "organization": None, "pattern": None, "emails_collected": 0,
@@ -104,7 +128,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
     counts = counts or {}
     since = time.time() - settings.freshness
     # one query for the whole list: most domains of a big file were never collected
-    collected = set() if refresh else store.collected_since(db, domains, since)
+    collected = set() if refresh else contacts.collected_since(db, domains, since)
     for domain in domains:
         params: dict[str, Any] = {
             "domain": domain, "max_results": max_results, "type": type,
@@ -112,21 +136,22 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
         }
         if verify:
             params.update(verify=True, verify_max_age=settings.verify_max_age)
-        if webhook:
-            params["webhook"] = webhooks.check_url(webhook)
+        params.update(webhook_param(settings, webhook))
         result = cached_result(db, params, since) if domain in collected else None
         empty = result is None and counts.get(domain) == 0
+        done = _empty_result(domain) if empty else result
         specs.append(NewJob(
             type=TYPE, params=params, priority=priority, tags=tags or [], run_at=run_at,
             dedupe_key=dedupe_key(params), max_attempts=settings.max_attempts,
-            result=_empty_result(domain) if empty else result,
+            result=None if done is None else dict(done),
             completed_because=f"{NO_EMAILS} (Email Count): no search" if empty else None,
+            saved_credits=result["saved_credits"] if result else 0,
         ))
     if any(spec.result is None for spec in specs):
         settings.require_key()  # refuse now rather than queue jobs that cannot run
     if verify:  # a collection served from state.db is verified straight away
         specs += [
-            verify_runner.plan(settings, store.emails_of(db, spec.params["domain"]),
+            verify_runner.plan(settings, contacts.emails_of(db, spec.params["domain"]),
                                source=f"domain:{spec.params['domain']}",
                                max_age=settings.verify_max_age, priority=priority,
                                tags=tags or [], run_at=run_at, webhook=webhook)
@@ -136,7 +161,7 @@ def plan(db: Database, settings: Settings, domains: list[str], *, priority: int 
     return specs
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
+def run(ctx: JobContext) -> Result:
     params = ctx.job.params
     domain: str = params["domain"]
     max_results: int = params["max_results"]
@@ -187,9 +212,9 @@ def run(ctx: JobContext) -> dict[str, Any]:
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
             break
         with ctx.db.atomic():
-            store.save_contacts(ctx.db, domain, page.contacts, source=SOURCE,
+            contacts.save_contacts(ctx.db, domain, page.contacts, source=SOURCE,
                                 job_id=ctx.job.id)
-            store.save_domain_facts(ctx.db, page.facts, page.total)
+            contacts.save_domain_facts(ctx.db, page.facts, page.total)
             cp = {
                 "offset": offset + limit,
                 "pages": cp["pages"] + 1,
@@ -205,8 +230,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
             if cap is not None and cp["offset"] >= cap:
                 return _finish(ctx, cp, _plan_stop(cp, cap))
             target = _target(cp, max_results)
-            ctx.commit(cp, (min(cp["offset"], target or 0), target, "collecting",
-                            f"page {cp['pages']}: {cp['emails']} emails"))
+            ctx.commit(cp, Progress(min(cp["offset"], target or 0), target, "collecting",
+                                    f"page {cp['pages']}: {cp['emails']} emails"))
         ctx.check()
     with ctx.db.atomic():
         return _finish(ctx, cp, stopped)
@@ -224,7 +249,7 @@ def _plan_stop(cp: dict[str, Any], cap: int) -> str:
             f"{total} for this one ({max(0, total - cap)} more on a paid plan)")
 
 
-def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[str, Any]:
+def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> Result:
     """Inside the last step's transaction: the result, the collection's record, the
     verify follow-up if asked, and the job's end with its last checkpoint."""
     params = ctx.job.params
@@ -232,14 +257,16 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[st
     max_results: int = params["max_results"]
     target = _target(cp, max_results) or 0
     complete = stopped is None and cp["offset"] >= (cp["total"] or 0)
-    result = {
+    usage = ctx.usage()
+    result: Result = {
         "domain": domain,
         "organization": cp.get("organization"),
         "pattern": cp.get("pattern"),
         "emails_collected": cp["emails"],
         "total_available": cp["total"] or 0,
         "pages_fetched": cp["pages"],
-        **ctx.usage(),
+        "api_calls": usage["api_calls"],
+        "credits": usage["credits"],
         "complete": complete,
     }
     if stopped:
@@ -248,19 +275,19 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> dict[st
         result["plan_limit"] = cp["plan_cap"]
     if params.get("verify") and cp["emails"]:
         # the follow-up job is created with the result, so it cannot be lost
-        spec = verify_runner.plan(ctx.settings, store.emails_of(ctx.db, domain),
+        spec = verify_runner.plan(ctx.settings, contacts.emails_of(ctx.db, domain),
                                   source=f"domain:{domain}", max_age=params["verify_max_age"],
                                   priority=ctx.job.priority, tags=ctx.job.tags,
                                   webhook=params.get("webhook"))
         [(follow_up, _)] = jobs.create(ctx.db, [spec])
         result["verify_job"] = follow_up.id
-    store.record_collection(ctx.db, store.Collection(
+    contacts.record_collection(ctx.db, contacts.Collection(
         domain, filters_key(params),
         # a plan limit covers only what it let through
         cp["emails"] if stopped else max_results,
         cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
-    ctx.complete(result, checkpoint=cp,
-                 progress=(cp["emails"] if stopped else target, target, "done", None))
+    ctx.complete(result, summary(result), checkpoint=cp,
+                 progress=Progress(cp["emails"] if stopped else target, target, "done"))
     return result
 
 
@@ -272,3 +299,45 @@ def _done(cp: dict[str, Any], max_results: int) -> bool:
 
 def _target(cp: dict[str, Any], max_results: int) -> int | None:
     return None if cp["total"] is None else min(cp["total"], max_results)
+
+
+# -- what the rest asks about a collect job ----------------------------------------------
+
+
+def summary(result: Result) -> str:
+    text = (f"{result['emails_collected']} emails, {result.get('pages_fetched', 0)} pages,"
+            f" {result.get('api_calls', 0)} API calls")
+    if result.get("cached"):
+        text += " (served from state.db)"
+    if result.get("stopped_reason"):
+        text += f"; stopped early: {result['stopped_reason']}"
+    if result.get("verify_job"):
+        text += f"; verifying them in job {result['verify_job']}"
+    return text
+
+
+def describe(result: Result) -> str:
+    n = result.get("emails_collected")
+    if result.get("plan_limit") and not result.get("complete", True):
+        return f"completed: {n} of {result.get('total_available')} emails (your plan's limit)"
+    cached = " (from state.db)" if result.get("cached") else ""
+    return f"completed: {n} emails{cached}" if n is not None else "completed"
+
+
+def follow_ups(result: Result) -> list[int]:
+    follow_up = result.get("verify_job")
+    return [] if follow_up is None else [int(follow_up)]
+
+
+def served(result: Result | None) -> Literal["state.db", "email count"] | None:
+    """How a collect job was completed when it was planned, paying nothing: from a fresh
+    collection in state.db, or because Email Count showed Hunter has no emails; None for
+    a job that runs (or ran)."""
+    if result and result.get("cached"):
+        return "state.db"
+    if result and result.get("note"):
+        return "email count"
+    return None
+
+
+KIND = JobKind(TYPE, run, summary, describe, follow_ups=follow_ups)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,9 +19,9 @@ from novahunt.config import Settings
 from novahunt.errors import QuotaExhausted, RateLimited, TransientError
 from novahunt.ops import account
 from novahunt.providers.records import PROVIDER, CallRecord
-from novahunt.state import jobs, ledger, limiter, store
+from novahunt.state import jobs, ledger, limiter, quotas
 from novahunt.state.db import Database
-from novahunt.state.jobs import Job
+from novahunt.state.jobs import Job, Progress
 
 if TYPE_CHECKING:
     from novahunt.providers.hunter import HunterClient
@@ -85,8 +85,8 @@ class JobContext:
         self._cancel_pending = False
         self._flag_read_at = time.monotonic()  # the claim read it
         self.final: Job | None = None  # the job as this run ended it
-        self._progress: tuple[int, int | None, str, str | None] = (
-            job.progress_current, job.progress_total, job.progress_stage or "starting", None)
+        self._progress = Progress(job.progress_current, job.progress_total,
+                                  job.progress_stage or "starting")
         self._written_stage = job.progress_stage
         self.ended = False  # complete() ended the job inside the runner's last step
         # requests answered and not yet in the ledger: written by this job's next
@@ -94,7 +94,7 @@ class JobContext:
         self._calls: list[tuple[float, CallRecord]] = []
 
     @property
-    def progress(self) -> tuple[int, int | None, str, str | None]:
+    def progress(self) -> Progress:
         """The latest progress, written or not (the run's end writes it)."""
         return self._progress
 
@@ -193,7 +193,7 @@ class JobContext:
                 if pause is None:  # a free endpoint has no quota to wait for
                     raise
                 with self.transaction():
-                    store.pause_provider(self.db, pause, str(exc), self.job.id)
+                    quotas.pause_provider(self.db, pause, str(exc), self.job.id)
                 raise QuotaPaused(pause, str(exc)) from None
 
     def _wait_for_slot(self, bucket: str, windows: tuple[limiter.Window, ...],
@@ -215,31 +215,32 @@ class JobContext:
 
     # -- steps -------------------------------------------------------------------------
 
-    def commit(self, checkpoint: dict[str, Any],
-               progress: tuple[int, int | None, str, str | None]) -> None:
+    def commit(self, checkpoint: dict[str, Any], progress: Progress) -> None:
         """Move the checkpoint; call inside the step's `db.atomic()` block. A cancel the
         user asked for is noted here and raised by the next `check()`, after the block
         has committed."""
         self._progress = progress
         self._write_calls()
         # a step writes the row anyway: a new stage costs nothing extra to show at once
-        due = self._progress_due(progress[2], force=progress[2] != self._written_stage)
+        due = self._progress_due(progress.stage, force=progress.stage != self._written_stage)
         if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                           checkpoint=checkpoint, progress=progress if due else None):
             self._cancel_pending = True
         self._flag_read_at = time.monotonic()
 
-    def complete(self, result: dict[str, Any], checkpoint: dict[str, Any] | None = None,
-                 progress: tuple[int, int | None, str, str | None] | None = None) -> None:
-        """End the job as completed; call inside the last step's `db.atomic()` block,
-        so the last checkpoint and the job's end are one transaction (pass the step's
-        checkpoint and progress here instead of to `commit`)."""
+    def complete(self, result: Mapping[str, Any], message: str, *,
+                 checkpoint: dict[str, Any] | None = None,
+                 progress: Progress | None = None) -> None:
+        """End the job as completed, `message` its last event (the type's summary); call
+        inside the last step's `db.atomic()` block, so the last checkpoint and the job's
+        end are one transaction (pass the step's checkpoint and progress here instead of
+        to `commit`)."""
         if progress is not None:
             self._progress = progress
         self._write_calls()
         self.final = jobs.finish(
-            self.db, self.job, self.worker_id, jobs.Status.COMPLETED, result=result,
-            message=summary(result), progress=self._progress, checkpoint=checkpoint)
+            self.db, self.job, self.worker_id, jobs.Status.COMPLETED, result=dict(result),
+            message=message, progress=self._progress, checkpoint=checkpoint)
         if self.final is None:
             raise jobs.LostOwnership(f"job {self.job.id} is no longer owned by "
                                      f"worker {self.worker_id}")
@@ -257,8 +258,12 @@ class JobContext:
 
     def set_progress(self, current: int, total: int | None, stage: str,
                      message: str | None = None, *, force: bool = False) -> None:
-        self._progress = (current, total, stage, message)
-        if self._progress_due(stage, force):
+        self.show(Progress(current, total, stage, message), force=force)
+
+    def show(self, progress: Progress, *, force: bool = False) -> None:
+        """Progress between commits: written to the row when due (or forced)."""
+        self._progress = progress
+        if self._progress_due(progress.stage, force):
             with self.transaction():
                 if jobs.save_step(self.db, self.job, self.worker_id, self.settings.lease,
                                   progress=self._progress):
@@ -267,7 +272,8 @@ class JobContext:
 
     def sleep(self, seconds: float, stage: str, message: str) -> None:
         """Wait without holding up cancel or shutdown; the stage shows why."""
-        current, total, before, _ = self._progress
+        current, total, before = (self._progress.current, self._progress.total,
+                                  self._progress.stage)
         self.set_progress(current, total, stage, message, force=True)
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
@@ -281,38 +287,3 @@ class JobContext:
         with self.transaction():
             jobs.add_event(self.db, self.job.id, kind, message)
 
-
-def summary(result: dict[str, Any]) -> str:
-    """The one-line event of a completed job."""
-    if "emails_collected" in result:
-        text = (f"{result['emails_collected']} emails, {result.get('pages_fetched', 0)} pages,"
-                f" {result.get('api_calls', 0)} API calls")
-        if result.get("cached"):
-            text += " (served from state.db)"
-        if result.get("stopped_reason"):
-            text += f"; stopped early: {result['stopped_reason']}"
-        if result.get("verify_job"):
-            text += f"; verifying them in job {result['verify_job']}"
-        return text
-    if "emails_found" in result:
-        return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
-                f"({result['pages_skipped']} skipped)")
-    if "rows" in result:
-        refused = f", {result['refused']} refused by Hunter" if result.get("refused") else ""
-        return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
-                f"found, {result['skipped']} skipped{refused}; wrote {result['output']}")
-    if "candidates" in result or "found" in result:
-        who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
-        if result.get("refused"):
-            return f"{who}: {result['refused']}"
-        return f"{who}: {result.get('email') or 'no address found'}"
-    if "verified" in result:
-        text = (f"{result['emails']} emails: {result['verified']} verified, "
-                f"{result['cached']} from the cache, ")
-        if result.get("known"):
-            text += f"{result['known']} already verified by Hunter, "
-        if result.get("refused"):
-            text += f"{result['refused']} refused by Hunter, "
-        return text + (f"{result['invalid_syntax']} bad syntax, "
-                       f"{result['api_calls']} API calls")
-    return "completed"

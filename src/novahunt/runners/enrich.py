@@ -15,7 +15,7 @@ import json
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from novahunt.config import Settings
 from novahunt.errors import BadInput, DataClaimed, ItemRefused
@@ -25,9 +25,10 @@ from novahunt.inputs.leads import MAX_ENRICH_ROWS, Leads
 from novahunt.providers.records import Contact
 from novahunt.runners import find as find_runner
 from novahunt.runners.context import JobContext
+from novahunt.runners.kind import JobKind, webhook_param
 from novahunt.runners.verify import deliverable, verify_now
-from novahunt.state import items, store, verifications, webhooks
-from novahunt.state.jobs import NewJob
+from novahunt.state import contacts, items, verifications
+from novahunt.state.jobs import NewJob, Progress
 
 TYPE = "enrich"
 # what Hunter said about the person found (paid for with the address): output key -> column
@@ -36,6 +37,21 @@ PERSON_COLUMNS = {"position": "enriched_position", "company": "enriched_company"
                   "phone_number": "enriched_phone"}
 COLUMNS = ["enriched_email", "enriched_confidence", "enriched_source",
            *PERSON_COLUMNS.values(), "verify_status", "verify_result", "enrich_note"]
+
+
+class Result(TypedDict):
+    """An enrich job's result: what became of the rows, and the file written."""
+
+    rows: int
+    found: int
+    had_email: int
+    not_found: int
+    refused: int              # Hunter refused the person (a 451 included)
+    skipped: int              # rows without a usable name or domain
+    skipped_rows: list[str]   # why, by row number (the first 100)
+    output: str
+    api_calls: int
+    credits: float
 
 
 def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False,
@@ -49,8 +65,7 @@ def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False
         "input": str(leads.path), "output": str(output.resolve()), "header": leads.header,
         "columns": leads.columns, "delimiter": leads.dialect, "rows": len(leads.rows),
         "verify": verify, "max_age": settings.verify_max_age, "target": leads.path.name}
-    if webhook:
-        params["webhook"] = webhooks.check_url(webhook)
+    params.update(webhook_param(settings, webhook))
     return NewJob(
         type=TYPE, priority=priority, tags=tags or [], max_attempts=settings.max_attempts,
         items=[json.dumps(row) for row in leads.rows], params=params,
@@ -80,12 +95,12 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
     except BadInput:
         return "skipped", {"note": f"row {number}: no usable domain ({raw_domain[:40]!r})"}
 
-    known = store.contact_by_name(ctx.db, domain, first, last)
+    known = contacts.contact_by_name(ctx.db, domain, first, last)
     if known is not None:
         return "found", {"email": known["email"], "confidence": known["confidence"],
                          "source": f"state.db ({known['source']})",
                          **{k: known[k] for k in PERSON_COLUMNS}}
-    lookup = store.person_lookup(ctx.db, domain, first, last,
+    lookup = contacts.person_lookup(ctx.db, domain, first, last,
                                  time.time() - ctx.settings.freshness)
     if lookup is not None:
         if lookup.email:
@@ -95,13 +110,13 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
         if not p["verify"]:
             return "not_found", {"note": "Email Finder found nobody (remembered)"}
     if p["verify"]:
-        facts = store.domain_facts(ctx.db, domain) or {}
+        facts = contacts.domain_facts(ctx.db, domain) or {}
         for candidate in names.candidates(first, last, domain, facts.get("pattern"))[:6]:
             ctx.check()
             checked = verify_now(ctx, candidate, max_age=p["max_age"])
             if deliverable(checked):
                 with ctx.db.atomic():
-                    store.save_contacts(ctx.db, domain, [Contact(
+                    contacts.save_contacts(ctx.db, domain, [Contact(
                         email=candidate, first_name=first, last_name=last,
                         verification_status="valid")], source="pattern_verified",
                         job_id=ctx.job.id)
@@ -129,7 +144,7 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
     return "not_found", {"note": "Email Finder found nobody"}
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
+def run(ctx: JobContext) -> Result:
     p = ctx.job.params
     total: int = p["rows"]
     counts = items.outcomes(ctx.db, ctx.job.id)
@@ -140,17 +155,18 @@ def run(ctx: JobContext) -> dict[str, Any]:
             items.done(ctx.db, item, outcome, output)
             counts[outcome] = counts.get(outcome, 0) + 1
             done = sum(n for k, n in counts.items() if k != "remaining")
-            ctx.commit({"done": done}, (done, total, "enriching",
-                                        f"{counts.get('found', 0)} found, "
-                                        f"{total - done} remaining"))
+            ctx.commit({"done": done}, Progress(done, total, "enriching",
+                                                f"{counts.get('found', 0)} found, "
+                                                f"{total - done} remaining"))
     skipped = [o["note"] for _, o in items.outputs(ctx.db, ctx.job.id)
                if o and o.get("note", "").startswith("row ")]
     written = write_output(ctx, Path(p["output"]))
+    usage = ctx.usage()
     return {"rows": total, "found": counts.get("found", 0),
             "had_email": counts.get("had_email", 0), "not_found": counts.get("not_found", 0),
             "refused": counts.get("refused", 0) + counts.get("claimed", 0),
             "skipped": len(skipped), "skipped_rows": skipped[:100], "output": str(written),
-            **ctx.usage()}
+            "api_calls": usage["api_calls"], "credits": usage["credits"]}
 
 
 def write_output(ctx: JobContext, out: Path) -> Path:
@@ -172,3 +188,28 @@ def write_output(ctx: JobContext, out: Path) -> Path:
                              (v.result or "") if v else "", o.get("note") or ""])
     tmp.replace(out)  # all or nothing: a crash mid-write leaves no half file
     return out
+
+
+# -- what the rest asks about an enrich job ----------------------------------------------
+
+
+def summary(result: Result) -> str:
+    return (f"{result['rows']} rows: {result['found']} found, {result['not_found']} not "
+            f"found, {result['skipped']} skipped{_refused(result)}; wrote {result['output']}")
+
+
+def describe(result: Result) -> str:
+    return "completed"
+
+
+def report(result: Result) -> str:
+    """What `novahunt enrich --follow` prints once the job is done."""
+    return (f"{result['found']} found, {result['had_email']} had one, {result['not_found']} "
+            f"not found, {result['skipped']} skipped{_refused(result)}; wrote {result['output']}")
+
+
+def _refused(result: Result) -> str:
+    return f", {result['refused']} refused by Hunter" if result.get("refused") else ""
+
+
+KIND = JobKind(TYPE, run, summary, describe)

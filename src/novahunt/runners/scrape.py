@@ -28,17 +28,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 from novahunt.config import Settings
 from novahunt.errors import BadInput, ConfigError, TransientError
-from novahunt.providers import web
-from novahunt.providers.extract import extract
 from novahunt.providers.records import Contact
 from novahunt.runners.context import HandBack, JobContext
-from novahunt.state import store, webhooks
-from novahunt.state.jobs import NewJob
+from novahunt.runners.kind import JobKind, webhook_param
+from novahunt.state.contacts import save_contacts  # `contacts` is a local here
+from novahunt.state.jobs import NewJob, Progress
+
+if TYPE_CHECKING:  # httpx and the HTML parser load with the first scrape job, not before
+    from novahunt.providers import web
 
 TYPE = "scrape"
 SOURCE = "scrape"
@@ -54,6 +56,19 @@ DELAY_ENV = "NOVAHUNT_SCRAPE_DELAY"
 TIMEOUT_ENV = "NOVAHUNT_SCRAPE_TIMEOUT"
 
 
+class Result(TypedDict):
+    """A scrape job's result: the addresses the site publishes, and where."""
+
+    domain: str
+    pages_fetched: int
+    pages_skipped: int
+    pages_requested: int
+    links_left: int          # queued links the page budget did not reach
+    emails_found: int
+    emails: list[str]
+    found_on: dict[str, str]  # email -> the first page it was found on
+
+
 def plan(settings: Settings, domain: str, *, max_pages: int = 20, any_domain: bool = False,
          priority: int = 3, tags: list[str] | None = None,
          webhook: str | None = None) -> NewJob:
@@ -62,8 +77,7 @@ def plan(settings: Settings, domain: str, *, max_pages: int = 20, any_domain: bo
         raise BadInput(f"--max-pages must be between 1 and {MAX_PAGES}, not {max_pages}")
     params: dict[str, Any] = {"domain": domain, "max_pages": max_pages,
                               "any_domain": any_domain}
-    if webhook:
-        params["webhook"] = webhooks.check_url(webhook)
+    params.update(webhook_param(settings, webhook))
     return NewJob(type=TYPE, params=params, priority=priority, tags=tags or [],
                   dedupe_key=f"{TYPE}:{domain}", max_attempts=settings.max_attempts)
 
@@ -127,12 +141,14 @@ class Crawl:
         while len(self.queue) > MAX_QUEUE:
             self.seen.discard(self.queue.pop())
 
-    def progress(self, total: int, stage: str = STAGE) -> tuple[int, int, str, str]:
-        return (self.requests, total, stage,
-                f"{self.pages} pages, {len(self.found)} emails")
+    def progress(self, total: int, stage: str = STAGE) -> Progress:
+        return Progress(self.requests, total, stage,
+                        f"{self.pages} pages, {len(self.found)} emails")
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
+def run(ctx: JobContext) -> Result:
+    from novahunt.providers import web
+
     params = ctx.job.params
     domain: str = params["domain"]
     scope = web.Scope(domain, _base_url())
@@ -153,14 +169,17 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
 
 def _scrape(ctx: JobContext, client: web.WebClient, domain: str, max_pages: int,
-            any_domain: bool) -> dict[str, Any]:
+            any_domain: bool) -> Result:
+    from novahunt.providers import web
+    from novahunt.providers.extract import extract
+
     if ctx.job.checkpoint:
         crawl = Crawl.resume(ctx.job.checkpoint)
         client.open([crawl.origin])
     else:
         crawl = Crawl.start(client.open(client.scope.origins()))
     origin_host = urlsplit(crawl.origin).netloc
-    ctx.set_progress(*crawl.progress(max_pages), force=True)
+    ctx.show(crawl.progress(max_pages), force=True)
 
     while crawl.queue and crawl.requests < max_pages:
         ctx.check()
@@ -194,8 +213,7 @@ def _scrape(ctx: JobContext, client: web.WebClient, domain: str, max_pages: int,
             if skipped is not None:
                 ctx.event("skipped", f"{url}: {skipped}")
             if contacts:
-                store.save_contacts(ctx.db, domain, contacts, source=SOURCE,
-                                    job_id=ctx.job.id)
+                save_contacts(ctx.db, domain, contacts, source=SOURCE, job_id=ctx.job.id)
             ctx.commit(crawl.checkpoint(), crawl.progress(max_pages))
 
     with ctx.db.atomic():
@@ -238,3 +256,18 @@ def _seconds(name: str, default: float, *, minimum: float) -> float:
         raise ConfigError(f"{name} must be a number of seconds (at least {minimum:g}), "
                           f"not {value!r}")
     return seconds
+
+
+# -- what the rest asks about a scrape job -----------------------------------------------
+
+
+def summary(result: Result) -> str:
+    return (f"{result['emails_found']} emails on {result['pages_fetched']} pages "
+            f"({result['pages_skipped']} skipped)")
+
+
+def describe(result: Result) -> str:
+    return f"completed: {result['emails_found']} emails on {result['pages_fetched']} pages"
+
+
+KIND = JobKind(TYPE, run, summary, describe)

@@ -13,21 +13,40 @@ Hunter's reason, and the list goes on.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypedDict
 
 from novahunt.config import Settings
 from novahunt.errors import DataClaimed, ItemRefused, NotReady
 from novahunt.inputs import emails
 from novahunt.ops import account
 from novahunt.runners.context import JobContext, Postpone, backoff
-from novahunt.state import items, jobs, ledger, verifications, webhooks
-from novahunt.state.jobs import NewJob
+from novahunt.runners.kind import JobKind, webhook_param
+from novahunt.state import items, jobs, ledger, verifications
+from novahunt.state.jobs import NewJob, Progress
 
 TYPE = "verify"
 ENDPOINT = "email-verifier"
 NOT_READY_TRIES = 6          # 202/222 answers before an email is left unverified
 CLAIM_RETRY = 1.0            # seconds before looking again at an email another job holds
+
+
+class Result(TypedDict):
+    """A verify job's result: how each email of the list was answered."""
+
+    emails: int
+    verified: int            # asked Hunter (and paid)
+    cached: int              # answered from the verification cache
+    known: int               # answered by what Hunter had already said (Domain Search,
+                             # Finder, accept_all)
+    invalid_syntax: int
+    claimed: int             # 451: the person asked not to be processed
+    refused: int             # Hunter refused the address
+    unverified: int          # no final answer after NOT_READY_TRIES
+    by_status: dict[str, int]
+    api_calls: int
+    credits: float
 
 
 def plan(settings: Settings, values: list[str], *, source: str, max_age: float,
@@ -38,15 +57,14 @@ def plan(settings: Settings, values: list[str], *, source: str, max_age: float,
     settings.require_key()
     params: dict[str, Any] = {"source": source, "emails": len(distinct), "max_age": max_age,
                               "recheck": recheck, "target": source}
-    if webhook:
-        params["webhook"] = webhooks.check_url(webhook)
+    params.update(webhook_param(settings, webhook))
     return NewJob(
         type=TYPE, priority=priority, tags=tags or [], run_at=run_at,
         max_attempts=settings.max_attempts, items=distinct, params=params,
     )
 
 
-def run(ctx: JobContext) -> dict[str, Any]:
+def run(ctx: JobContext) -> Result:
     params = ctx.job.params
     max_age: float = params["max_age"]
     recheck: bool = params.get("recheck", False)
@@ -125,6 +143,7 @@ def run(ctx: JobContext) -> dict[str, Any]:
 
     counts = items.outcomes(ctx.db, ctx.job.id)
     statuses = verifications.statuses_of_job(ctx.db, ctx.job.id)
+    usage = ctx.usage()
     return {
         "emails": total,
         "verified": counts.get("verified", 0),
@@ -136,7 +155,8 @@ def run(ctx: JobContext) -> dict[str, Any]:
         "refused": counts.get("refused", 0),
         "unverified": counts.get("unverified", 0),
         "by_status": statuses,
-        **ctx.usage(),
+        "api_calls": usage["api_calls"],
+        "credits": usage["credits"],
     }
 
 
@@ -183,7 +203,7 @@ def _commit(ctx: JobContext, total: int, counts: dict[str, int], outcome: str) -
     """Inside the item's transaction: count the outcome, move checkpoint and progress."""
     counts[outcome] = counts.get(outcome, 0) + 1
     done, text = _summary(counts, total)
-    ctx.commit({"done": done}, (done, total, "verifying", text))
+    ctx.commit({"done": done}, Progress(done, total, "verifying", text))
 
 
 def verify_now(ctx: JobContext, email: str, *, max_age: float,
@@ -249,3 +269,31 @@ def _answered(ctx: JobContext, email: str) -> verifications.Cached | None:
 
 def deliverable(row: verifications.Cached | None) -> bool:
     return row is not None and (row.status == "valid" or row.result == "deliverable")
+
+
+# -- what the rest asks about a verify job -----------------------------------------------
+
+
+def summary(result: Result) -> str:
+    text = (f"{result['emails']} emails: {result['verified']} verified, "
+            f"{result['cached']} from the cache, ")
+    if result.get("known"):
+        text += f"{result['known']} already verified by Hunter, "
+    if result.get("refused"):
+        text += f"{result['refused']} refused by Hunter, "
+    return text + (f"{result['invalid_syntax']} bad syntax, "
+                   f"{result['api_calls']} API calls")
+
+
+def describe(result: Result) -> str:
+    text = (f"completed: {result['verified']} verified, "
+            f"{result['cached'] + result.get('known', 0)} cached, "
+            f"{result['invalid_syntax']} bad syntax")
+    return text + (f", {result['refused']} refused by Hunter" if result.get("refused") else "")
+
+
+def target(params: Mapping[str, Any]) -> str:
+    return f"{params.get('emails')} emails ({params.get('source')})"
+
+
+KIND = JobKind(TYPE, run, summary, describe, target=target)

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from novahunt.state.db import Database, Row
+from novahunt.state.base import Database, Row
 
 
 @dataclass(frozen=True)

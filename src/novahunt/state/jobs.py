@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -22,8 +23,8 @@ from typing import Any
 
 from novahunt.errors import BadInput, JobNotFound
 from novahunt.inputs.timeparse import iso_ts
-from novahunt.state import items, ledger, webhooks
-from novahunt.state.db import Database, Row
+from novahunt.state import items, ledger, outbox
+from novahunt.state.base import Database, Row, chunked
 
 iso = iso_ts  # jobs.iso: the timestamp format of every job field
 
@@ -52,6 +53,16 @@ class Event:
     at: float
     kind: str
     message: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a job stands, as the progress columns of its row hold it."""
+
+    current: int
+    total: int | None
+    stage: str
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,8 @@ class NewJob:
     completed_because: str | None = None
     # the input list of a list job (verify's emails), stored as job items
     items: Sequence[str] = ()
+    # with `result` served from state.db: what the requests it saved would have cost
+    saved_credits: float = 0
 
 
 def _loads(text: str | None) -> Any:
@@ -132,9 +145,7 @@ def _job(row: Row, tags: list[str], events: list[Event] | None = None) -> Job:
 
 def _tags_of(db: Database, ids: Sequence[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunked(ids):
         for row in db.query(
             f"SELECT job_id, tag FROM job_tags WHERE job_id IN ({marks}) ORDER BY tag", chunk
         ):
@@ -173,9 +184,7 @@ def get(db: Database, job_id: int, *, events: bool = False) -> Job:
 
 def get_many(db: Database, ids: Sequence[int]) -> list[Job]:
     rows: list[Row] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunked(ids):
         rows += db.query(f"SELECT * FROM jobs WHERE id IN ({marks})", chunk)
     by_id = {j.id: j for j in _jobs(db, rows)}
     missing = [i for i in ids if i not in by_id]
@@ -228,10 +237,9 @@ def create(db: Database, specs: Iterable[NewJob],
                     tags = []
                 add_event(db, job_id, "completed",
                           spec.completed_because or "served from state.db: no API call", now)
-                webhooks.job_ended(db, job_id, now)
+                _notify(db, job_id, spec.params, Status.COMPLETED, now)
                 if spec.completed_because is None:
-                    ledger.record_cache_hit(db, spec.type, job_id,
-                                            int((spec.result or {}).get("saved_credits", 0)))
+                    ledger.record_cache_hit(db, spec.type, job_id, spec.saved_credits)
             else:
                 events.append((job_id, now, str(status), "created"))
             out.append((job_id, True))
@@ -246,9 +254,7 @@ def create(db: Database, specs: Iterable[NewJob],
 def mark_enqueued(db: Database, ids: Sequence[int], now: float | None = None) -> None:
     now = time.time() if now is None else now
     with db.atomic():
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in chunked(ids):
             db.execute(f"UPDATE jobs SET enqueued_at = ? WHERE id IN ({marks})", (now, *chunk))
 
 
@@ -273,7 +279,7 @@ def claim(db: Database, job_id: int, worker_id: str, lease: float) -> Job | None
 def save_step(
     db: Database, job: Job, worker_id: str, lease: float, *,
     checkpoint: dict[str, Any] | None = None,
-    progress: tuple[int, int | None, str, str | None] | None = None,
+    progress: Progress | None = None,
 ) -> bool:
     """Move the checkpoint and/or progress of a job this worker owns; call inside the
     step's transaction. Returns whether a cancel was requested. Raises LostOwnership."""
@@ -286,7 +292,7 @@ def save_step(
     if progress is not None:
         sets += ["progress_current = ?", "progress_total = ?", "progress_stage = ?",
                  "progress_message = ?"]
-        params += list(progress)
+        params += [progress.current, progress.total, progress.stage, progress.message]
     row = db.one(
         f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND worker_id = ?"
         " AND status = 'running' RETURNING cancel_requested",
@@ -302,7 +308,7 @@ def finish(
     result: dict[str, Any] | None = None, error: str | None = None,
     run_at: float | None = None, count_error: bool = False, message: str = "",
     waiting_for: str | None = None,
-    progress: tuple[int, int | None, str, str | None] | None = None,
+    progress: Progress | None = None,
     checkpoint: dict[str, Any] | None = None,
 ) -> Job | None:
     """End a run of a job this worker owns (`job` as it was claimed): a final status,
@@ -315,7 +321,7 @@ def finish(
     if final or waiting_for is not None:
         stage: str | None = "waiting for credits" if waiting_for else str(status)
     else:
-        stage = progress[2] if progress is not None else None
+        stage = progress.stage if progress is not None else None
     sets = ["status = ?", "worker_id = NULL", "lease_until = NULL",
             "result = COALESCE(?, result)", "error = ?", "errors = errors + ?",
             "run_at = COALESCE(?, run_at)", "finished_at = ?", "updated_at = ?",
@@ -324,7 +330,7 @@ def finish(
                          now if final else None, now, waiting_for, stage]
     if progress is not None:
         sets += ["progress_current = ?", "progress_total = ?", "progress_message = ?"]
-        params += [progress[0], progress[1], progress[3]]
+        params += [progress.current, progress.total, progress.message]
     if checkpoint is not None:
         sets.append("checkpoint = ?")
         params.append(_dumps(checkpoint))
@@ -342,7 +348,7 @@ def finish(
             return None
         add_event(db, job.id, str(status), message or error or str(status), now)
         if final:
-            webhooks.job_ended(db, job.id, now, known=(job.params, str(status)))
+            _notify(db, job.id, job.params, status, now)
     return replace(
         job, status=status, worker_id=None, result=job.result if result is None else result,
         error=error, errors=row["errors"], run_at=row["run_at"],
@@ -363,7 +369,8 @@ def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:
     now = time.time()
     with db.atomic():
         for job_id in ids:
-            row = db.one(f"SELECT status FROM jobs WHERE id = ?{db.for_update}", (job_id,))
+            row = db.one(f"SELECT status, params FROM jobs WHERE id = ?{db.for_update}",
+                         (job_id,))
             if row is None:
                 raise JobNotFound(f"no job with id {job_id}")
             status = row["status"]
@@ -372,7 +379,7 @@ def request_cancel(db: Database, ids: Sequence[int]) -> list[tuple[Job, str]]:
                     "UPDATE jobs SET status = 'canceled', finished_at = ?, updated_at = ?,"
                     " progress_stage = 'canceled' WHERE id = ?", (now, now, job_id))
                 add_event(db, job_id, "canceled", "canceled before it ran", now)
-                webhooks.job_ended(db, job_id, now)
+                _notify(db, job_id, json.loads(row["params"]), Status.CANCELED, now)
                 out.append((job_id, "canceled"))
             elif status == Status.RUNNING:
                 db.execute("UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
@@ -430,10 +437,20 @@ def promote_due(db: Database, now: float | None = None) -> list[Job]:
     return _jobs(db, rows)
 
 
-def release_running(db: Database, where: str, params: Sequence[Any],
-                    reason: str) -> list[Job]:
-    """Hand running jobs matching `where` back to the queue (canceled if asked to)."""
-    now = time.time()
+def release_of_worker(db: Database, worker_id: str, reason: str) -> list[Job]:
+    """Hand a stopped or gone worker's running jobs back (canceled if asked to)."""
+    return _release(db, "worker_id = ?", (worker_id,), reason)
+
+
+def release_expired(db: Database, reason: str, *, keep_worker: str,
+                    now: float | None = None) -> list[Job]:
+    """Take back running jobs whose lease ran out, but for `keep_worker`'s (the asker)."""
+    return _release(db, "lease_until < ? AND worker_id != ?",
+                    (time.time() if now is None else now, keep_worker), reason)
+
+
+def _release(db: Database, where: str, params: Sequence[Any], reason: str) -> list[Job]:
+    now = time.time()  # `where`: one of the two conditions above, never from input
     if db.scalar(f"SELECT 1 FROM jobs WHERE status = 'running' AND ({where}) LIMIT 1",
                  params) is None:
         return []
@@ -446,7 +463,7 @@ def release_running(db: Database, where: str, params: Sequence[Any],
         for row in rows:
             add_event(db, row["id"], row["status"], reason, now)
             if row["status"] == Status.CANCELED:
-                webhooks.job_ended(db, row["id"], now)
+                _notify(db, row["id"], json.loads(row["params"]), Status.CANCELED, now)
     return _jobs(db, rows)
 
 
@@ -536,6 +553,26 @@ def cleanup(db: Database, older_than: float) -> int:
             "DELETE FROM jobs WHERE status IN ('completed', 'failed', 'canceled')"
             " AND finished_at < ?", (older_than,))
     return cur.rowcount
+
+
+# -- webhooks: the notification of a job's end ------------------------------------------
+
+WEBHOOK_EVENTS = {Status.COMPLETED: "job.completed", Status.FAILED: "job.failed",
+                  Status.CANCELED: "job.canceled"}
+
+
+def _notify(db: Database, job_id: int, params: dict[str, Any], status: Status,
+            now: float) -> None:
+    """In the transaction that writes a job's final state, its notification goes in the
+    outbox (when its `webhook` param, resolved at plan time, has a URL): both or neither."""
+    url = params.get("webhook")
+    event = WEBHOOK_EVENTS.get(status)
+    if not url or event is None:
+        return
+    delivery_id = uuid.uuid4().hex
+    body = _dumps({"event": event, "delivery_id": delivery_id, "created_at": iso(now),
+                   "job": to_dict(get(db, job_id, events=True))})
+    outbox.add(db, delivery_id, job_id, event, url, str(body), now)
 
 
 def to_dict(job: Job, *, events: bool = True) -> dict[str, Any]:

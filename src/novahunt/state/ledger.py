@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 
 from novahunt.providers.records import CallRecord
-from novahunt.state.db import Database
+from novahunt.state.base import Database
 
 _INSERT_CALL = (
     "INSERT INTO api_calls (at, provider, endpoint, status, error_id, job_id, duration_ms,"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novahunt.errors import ConfigError
-from novahunt.state.db import Database
+from novahunt.state.base import Database
 
 _UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0,
           "h": 3600.0, "hour": 3600.0, "d": 86400.0, "day": 86400.0}

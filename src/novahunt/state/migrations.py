@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from novahunt.state.db import Database
+    from novahunt.state.base import Database
 
 Migration = Callable[["Database"], None]
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from novahunt.state.db import Database
+from novahunt.state.base import Database
 
 # The event a runner writes when the shared rate limiter cannot serve a request within
 # the job's patience and the job gives its thread back (runners/context.py

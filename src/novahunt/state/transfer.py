@@ -10,10 +10,10 @@ behind: the new workers build their own.
   half-way (a refused row, a lost connection, Ctrl-C) leaves it as empty as it was.
   The source is read inside one write transaction too: a process that starts in this
   home meanwhile waits, and cannot change what was already copied.
-- **Streamed.** Rows go over in batches read from a SQLite cursor, so a million
-  contacts never sit in memory at once.
-- **By column name.** Each table copies the columns both sides have, as the SQLite
-  cursor names them: a migration that adds a column needs no change here.
+- **Streamed.** Rows go over in batches read from a SQLite cursor (`rows()`), so a
+  million contacts never sit in memory at once.
+- **By column name.** Each table copies the columns both sides have, as SQLite's
+  `table_info` names them: a migration that adds a column needs no change here.
 - **Ids kept.** Other rows, the ledger and old messages name job ids, so they are
   copied as they are, and every identity sequence is set past them (and past the ids
   SQLite's AUTOINCREMENT already handed out to jobs since deleted by cleanup).
@@ -24,18 +24,17 @@ behind: the new workers build their own.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
 
 from novahunt import paths
-from novahunt.config import Settings
-from novahunt.errors import BadInput, NovahuntError
+from novahunt.errors import BadInput, DatabaseUnavailable, NovahuntError, StorageError
 from novahunt.inputs.urls import redact, scrub
 from novahunt.state import db, migrations
-from novahunt.worker import liveness
+from novahunt.state.base import Database
+from novahunt.state.sqlite import SqliteDatabase
 
 # In an order that satisfies the foreign keys (job_tags, job_events, job_items -> jobs).
 COPIED = (
@@ -51,6 +50,9 @@ BATCH = 5000
 LOCK = "novahunt:migrate-to"
 
 Progress = Callable[[str, int, int], None]  # (table, rows copied so far, rows in all)
+# the ids of the home's workers still at work, asked of its state.db: the caller's check
+# (worker/liveness.py's), since whether a process lives is no question for the storage
+WorkersAtWork = Callable[[Database], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,11 @@ def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://"))
 
 
-def migrate_to(url: str, settings: Settings, *, progress: Progress | None = None,
+def migrate_to(url: str, at_work: WorkersAtWork, *, progress: Progress | None = None,
                batch: int = BATCH) -> Moved:
     """Copy this home's state.db (whatever NOVAHUNT_DATABASE_URL says) into the empty
     PostgreSQL database at `url`, migrated first; refuse, writing nothing, when the
-    target holds data or this home's workers are still at work."""
+    target holds data or this home's workers are still at work (`at_work`)."""
     started = time.monotonic()
     shown = redact(url)
     if not is_postgres_url(url):
@@ -77,11 +79,11 @@ def migrate_to(url: str, settings: Settings, *, progress: Progress | None = None
     path = paths.state_db()
     if not path.exists():
         raise BadInput(f"no state.db in {paths.home()}: nothing to move")
-    source = db.SqliteDatabase(path)
+    source = SqliteDatabase(path)
     copied: dict[str, int] = {}
     try:
         with source.atomic():
-            totals = _check_source(source, settings)
+            totals = _check_source(source, at_work)
             target = db.connect(url)
             table = ""
             try:
@@ -89,32 +91,34 @@ def migrate_to(url: str, settings: Settings, *, progress: Progress | None = None
                     _check_empty(target)
                     columns = _target_columns(target)
                     for table in COPIED:
-                        copied[table] = _copy(source.conn, target, table, columns[table],
+                        copied[table] = _copy(source, target, table, columns[table],
                                               totals[table], progress, batch)
                     table = ""
                     # their messages stay in this home's queue: the sweeper sends them anew
                     target.execute("UPDATE jobs SET enqueued_at = NULL WHERE status = 'queued'")
                     # last: setval is not undone by a rollback (a rerun sets it again)
-                    _advance_sequences(source.conn, target)
-            except db.DB_ERRORS as exc:
+                    _advance_sequences(source, target)
+            except DatabaseUnavailable:
+                raise  # its own message and exit code: nothing was written either way
+            except StorageError as exc:
                 where = f" while copying {table}" if table else ""
                 raise NovahuntError(
-                    f"migrate-to failed{where}: {scrub(_first_line(exc), url)}; "
+                    f"migrate-to failed{where}: {scrub(str(exc), url)}; "
                     f"nothing was written to {shown}") from exc
     finally:
         source.close()
     return Moved(shown, copied, time.monotonic() - started)
 
 
-def _check_source(source: db.SqliteDatabase, settings: Settings) -> dict[str, int]:
+def _check_source(source: SqliteDatabase, at_work: WorkersAtWork) -> dict[str, int]:
     """Refuse a home still at work or written by a newer novahunt; its row counts."""
     known = {m.__name__ for m in migrations.MIGRATIONS}
     if newer := sorted(migrations.applied(source) - known):
         raise NovahuntError(f"{source.shown} was written by a newer novahunt (migration "
                             f"{newer[-1]}): upgrade novahunt first")
-    if live := liveness.live_workers(source, settings):
+    if live := at_work(source):
         raise NovahuntError(
-            f"{len(live)} worker(s) of this home are running ({', '.join(w.id for w in live)}):"
+            f"{len(live)} worker(s) of this home are running ({', '.join(live)}):"
             " stop the workers of this home first")
     running = int(source.scalar("SELECT COUNT(*) FROM jobs WHERE status = 'running'"))
     if running:
@@ -143,34 +147,28 @@ def _target_columns(target: db.Database) -> dict[str, set[str]]:
     return columns
 
 
-def _copy(conn: sqlite3.Connection, target: db.Database, table: str, columns: set[str],
+def _copy(source: SqliteDatabase, target: db.Database, table: str, columns: set[str],
           total: int, progress: Progress | None, batch: int) -> int:
-    cursor = conn.cursor()
-    cursor.row_factory = None  # plain tuples: what executemany sends as they are
-    cursor.execute(f"SELECT * FROM {table}")
-    names = [d[0] for d in cursor.description]
-    keep = [i for i, name in enumerate(names) if name in columns]
-    insert = (f"INSERT INTO {table} ({', '.join(_quote(names[i]) for i in keep)})"
-              f" VALUES ({', '.join('?' for _ in keep)})")
-    whole = len(keep) == len(names)
+    names = [str(r["name"]) for r in source.query(f"PRAGMA table_info({table})")]
+    keep = ", ".join(_quote(name) for name in names if name in columns)
+    insert = (f"INSERT INTO {table} ({keep})"
+              f" VALUES ({', '.join('?' for name in names if name in columns)})")
+    rows = source.rows(f"SELECT {keep} FROM {table}")  # plain tuples, as executemany sends
     done = 0
     if progress is not None:
         progress(table, 0, total)
-    while rows := cursor.fetchmany(batch):
-        chunk: list[Any] = rows if whole else [tuple(r[i] for i in keep) for r in rows]
+    while chunk := list(islice(rows, batch)):
         target.executemany(insert, chunk)
-        done += len(rows)
+        done += len(chunk)
         if progress is not None:
             progress(table, done, total)
-    cursor.close()
     return done
 
 
-def _advance_sequences(conn: sqlite3.Connection, target: db.Database) -> None:
+def _advance_sequences(source: SqliteDatabase, target: db.Database) -> None:
     """Each identity column's next value past every id copied, and for AUTOINCREMENT
     tables past every id SQLite handed out (rows deleted since are named elsewhere)."""
-    handed_out = {name: seq for name, seq in conn.execute(
-        "SELECT name, seq FROM sqlite_sequence")}
+    handed_out = {str(r[0]): r[1] for r in source.query("SELECT name, seq FROM sqlite_sequence")}
     for row in target.query(
             "SELECT table_name, column_name FROM information_schema.columns"
             " WHERE table_schema = current_schema() AND is_identity = 'YES'"):
@@ -184,7 +182,3 @@ def _advance_sequences(conn: sqlite3.Connection, target: db.Database) -> None:
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from novahunt.providers.records import Verification
-from novahunt.state.db import Database, Row
+from novahunt.state.base import Database, Row, chunked
 
 FIELDS = ("email", "status", "result", "score", "reason", "source", "first_verified_at",
           "last_verified_at", "asked_count")
@@ -167,9 +167,7 @@ def statuses_of_job(db: Database, job_id: int) -> dict[str, int]:
 
 def lookup(db: Database, emails: Sequence[str]) -> dict[str, Cached]:
     found: dict[str, Cached] = {}
-    for start in range(0, len(emails), 500):
-        chunk = list(emails[start:start + 500])
-        marks = ",".join("?" * len(chunk))
+    for chunk, marks in chunked(emails):
         for row in db.query(
                 f"SELECT {', '.join(FIELDS)} FROM verifications WHERE email IN ({marks})",
                 chunk):
@@ -179,10 +177,24 @@ def lookup(db: Database, emails: Sequence[str]) -> dict[str, Cached]:
 
 def listing(db: Database, emails: Sequence[str] = (), status: str | None = None,
             limit: int | None = None) -> Iterator[Cached]:
-    where, params = [], []
+    """The cache by email (only `emails` when given, of `status` when given)."""
+    if not emails:
+        yield from _listing(db, [], status, limit)
+        return
+    # one IN list per chunk, merged: the order and the limit are the whole listing's
+    found = sorted((c for chunk, marks in chunked(list(dict.fromkeys(emails)))
+                    for c in _listing(db, chunk, status, None, marks)),
+                   key=lambda c: c.email)
+    yield from found[:limit] if limit else found
+
+
+def _listing(db: Database, emails: list[str], status: str | None, limit: int | None,
+             marks: str = "") -> Iterator[Cached]:
+    where: list[str] = []
+    params: list[Any] = []
     if emails:
-        where.append(f"email IN ({','.join('?' * len(emails))})")
-        params += list(emails)
+        where.append(f"email IN ({marks})")
+        params += emails
     if status:
         where.append("status = ?")
         params.append(status)

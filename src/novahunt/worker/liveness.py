@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from novahunt.config import Settings
-from novahunt.state import store
+from novahunt.state import workers
 from novahunt.state.db import Database
 
 HOSTNAME_VARIABLE = "NOVAHUNT_HOSTNAME"
@@ -55,10 +55,10 @@ def pid_alive(pid: int, started: str | None) -> bool:
     return started is None or (len(fields) > 19 and fields[19] == started)
 
 
-def live_workers(db: Database, settings: Settings) -> list[store.WorkerRow]:
+def live_workers(db: Database, settings: Settings) -> list[workers.WorkerRow]:
     """Workers with a fresh heartbeat (and, on this host, a live process)."""
     host = hostname()
     return [
-        w for w in store.live_workers(db, time.time() - settings.lease)
+        w for w in workers.live_workers(db, time.time() - settings.lease)
         if w.hostname != host or pid_alive(w.pid, w.pid_started)
     ]

@@ -41,12 +41,11 @@ from prometheus_client.registry import Collector
 
 from novahunt import runners
 from novahunt.config import Settings
-from novahunt.errors import BadInput, DatabaseUnavailable
+from novahunt.errors import BadInput, StorageError
 from novahunt.inputs.urls import scrub
 from novahunt.ops import account
 from novahunt.providers.records import PROVIDER
-from novahunt.state import db as state_db
-from novahunt.state import jobs, ledger, store, telemetry
+from novahunt.state import jobs, ledger, quotas, telemetry
 from novahunt.state.db import Database
 from novahunt.state.db import connect as db_connect
 from novahunt.state.jobs import Status
@@ -95,7 +94,7 @@ class StateCollector(Collector):
             labels=["type", "status"])
         # every known type and status, zeros included: a series that vanishes when it
         # reaches 0 breaks alerts and rate() alike
-        types = sorted(set(runners.RUNNERS) | {t for t, _ in by_type_status})
+        types = sorted(set(runners.TYPES) | {t for t, _ in by_type_status})
         for job_type in types:
             for status in Status:
                 jobs_now.add_metric([job_type, status.value],
@@ -171,7 +170,7 @@ class StateCollector(Collector):
             "novahunt_provider_paused", "1 while this kind of the provider's credits "
             "(search, verification) is exhausted and jobs wait for it.",
             labels=["provider", "kind"])
-        pauses = store.provider_pauses(db)
+        pauses = quotas.provider_pauses(db)
         for kind in account.KINDS:  # both, zeros included
             paused.add_metric([PROVIDER, kind], int(account.pause_key(kind) in pauses))
         yield paused
@@ -218,7 +217,7 @@ def health(worker: Monitored, path: str | Path,
         finally:
             db.close()
         body["state_db"] = "ok"
-    except (*state_db.DB_ERRORS, OSError, DatabaseUnavailable) as exc:
+    except (StorageError, OSError) as exc:
         body["state_db"] = "error"
         problems.append(f"state.db does not answer: {scrub(str(exc), str(path))}")
     if problems:

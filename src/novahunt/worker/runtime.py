@@ -31,21 +31,14 @@ from novahunt.errors import NovahuntError
 from novahunt.ops import account
 from novahunt.queue import backends, dispatch
 from novahunt.queue.backends import Consumer
-from novahunt.state import jobs, store, webhooks
+from novahunt.state import jobs, workers
 from novahunt.state.db import Database
+from novahunt.worker import current, webhooks
 from novahunt.worker.liveness import hostname, pid_alive, process_start_time
 
 log = logging.getLogger(__name__)
 
-_current: WorkerRuntime | None = None
-
 VACUUM_AFTER = 1000   # finished jobs removed in one cleanup before the file is vacuumed
-
-
-def current() -> WorkerRuntime:
-    if _current is None:
-        raise RuntimeError("no novahunt worker is running in this process")
-    return _current
 
 
 class _QuietConsumer(Consumer):  # type: ignore[misc]
@@ -62,6 +55,7 @@ class WorkerRuntime:
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stop_jobs = threading.Event()   # runners hand their job back at the next step
         self.huey = backends.open_queue()
+        tasks.register(self.huey)  # the messages it takes name `run_job`
         self.consumer = _QuietConsumer(
             self.huey, workers=concurrency, periodic=False, initial_delay=0.05,
             backoff=1.5, max_delay=0.5, worker_type="thread", check_worker_health=True,
@@ -73,20 +67,21 @@ class WorkerRuntime:
 
     def run(self, job_id: int) -> None:
         job = runners.execute(self.db, self.settings, job_id, self.id, self.stop_jobs)
-        if job is not None and job.status is jobs.Status.QUEUED:
+        if job is None:
+            return
+        if job.status is jobs.Status.QUEUED:
             dispatch.send(self.db, [job])
-        follow_up = (job.result or {}).get("verify_job") if job is not None else None
-        if follow_up is not None:  # created with the result, in its transaction: send it
-            dispatch.send(self.db, jobs.get_many(self.db, [int(follow_up)]))
+        follow_ups = runners.follow_ups(job)
+        if follow_ups:  # created with the result, in its transaction: send them
+            dispatch.send(self.db, jobs.get_many(self.db, follow_ups))
 
     # -- lifecycle (start and stop from the same thread) -------------------------------
 
     def activate(self) -> None:
         """Register this worker and become the process's runtime, without threads."""
-        global _current
-        _current = self
+        current.bind(self)
         now = time.time()
-        store.register_worker(self.db, store.WorkerRow(
+        workers.register_worker(self.db, workers.WorkerRow(
             self.id, self.hostname, os.getpid(), process_start_time(os.getpid()),
             self.concurrency, now, now))
         self.sweep(startup=True)
@@ -100,6 +95,12 @@ class WorkerRuntime:
         self.huey.execute(task)
         return True
 
+    def deactivate(self) -> None:
+        """Undo `activate`: mark this worker stopped and stop being the process's runtime
+        (for a runtime driven by `run_once`, which started no threads)."""
+        workers.stop_worker(self.db, self.id)
+        current.unbind(self)
+
     def start(self) -> None:
         self.activate()
         self.learn_plan()
@@ -107,17 +108,15 @@ class WorkerRuntime:
         log.info("worker %s started with %d threads", self.id, self.concurrency)
 
     def stop(self) -> None:
-        global _current
         self.stop_jobs.set()
         self.consumer.stop(graceful=True)
         self.huey.notify_interrupted_tasks()
         # a thread that died mid-job leaves its job running: hand it back now
-        back = jobs.release_running(self.db, "worker_id = ?", (self.id,),
-                                    "worker stopped: handed back to the queue")
+        back = jobs.release_of_worker(self.db, self.id,
+                                      "worker stopped: handed back to the queue")
         dispatch.send(self.db, back)
-        store.stop_worker(self.db, self.id)
-        if _current is self:
-            _current = None
+        workers.stop_worker(self.db, self.id)
+        current.unbind(self)
         log.info("worker %s stopped", self.id)
 
     def serve(self, should_stop: Callable[[], bool], *, burst: bool = False) -> None:
@@ -144,10 +143,18 @@ class WorkerRuntime:
             return True
         return False
 
+    def due_now(self, *names: str) -> None:
+        """Make these upkeep tasks ("promote", "cleanup", ...; all without names) due at the
+        next `tick` rather than on their timers: tests drive the upkeep round by round."""
+        if not names:
+            self._next.clear()
+        for name in names:
+            self._next.pop(name, None)
+
     def tick(self) -> None:
         try:
             if self._due("heartbeat", max(1.0, self.settings.lease / 4)):
-                store.worker_heartbeat(self.db, self.id)
+                workers.worker_heartbeat(self.db, self.id)
                 jobs.heartbeat(self.db, self.id, self.settings.lease)
             if self._due("promote", 0.5):
                 dispatch.send(self.db, jobs.promote_due(self.db))
@@ -168,19 +175,17 @@ class WorkerRuntime:
         dispatch.send(self.db, jobs.promote_due(self.db))
         self.take_back_orphans()
         self.resend_lost(time.time() + 1 if startup else time.time() - 10)
-        store.forget_stopped_workers(self.db, time.time() - 7 * 86400)
+        workers.forget_stopped_workers(self.db, time.time() - 7 * 86400)
 
     def take_back_orphans(self) -> None:
-        for w in store.workers_with_running_jobs(self.db):
+        for w in workers.workers_with_running_jobs(self.db):
             if w.id != self.id and w.hostname == self.hostname and not pid_alive(
                     w.pid, w.pid_started):
-                back = jobs.release_running(
-                    self.db, "worker_id = ?", (w.id,),
-                    f"worker {w.id} is gone (pid {w.pid}): taken back")
+                back = jobs.release_of_worker(
+                    self.db, w.id, f"worker {w.id} is gone (pid {w.pid}): taken back")
                 dispatch.send(self.db, back)
-        expired = jobs.release_running(
-            self.db, "lease_until < ? AND worker_id != ?", (time.time(), self.id),
-            "lease expired: taken back")
+        expired = jobs.release_expired(self.db, "lease expired: taken back",
+                                       keep_worker=self.id)
         dispatch.send(self.db, expired)
 
     def cleanup(self) -> int:

@@ -13,7 +13,11 @@ What differs from SQLite is translated here and nowhere else:
   BIGINT, `REAL` a DOUBLE PRECISION (times are epoch seconds on both);
 - values: a SUM or AVG comes back as a number, not a Decimal; a Python bool is sent as
   0 or 1, as SQLite stores it;
-- named locks are transaction-scoped advisory locks (SQLite has one writer anyway).
+- named locks are transaction-scoped advisory locks (SQLite has one writer anyway);
+- errors: psycopg's become novahunt's `StorageError`s by SQLSTATE (`storage_error`).
+
+Imported only when NOVAHUNT_DATABASE_URL names a server: psycopg and psycopg-pool are
+the `team` extra (`pip install 'novahunt[team]'`).
 """
 
 from __future__ import annotations
@@ -32,13 +36,42 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from novahunt.errors import DatabaseUnavailable
+from novahunt.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    IntegrityViolation,
+    StorageError,
+    StorageFull,
+)
 from novahunt.inputs.urls import redact
 from novahunt.state import migrations
-from novahunt.state.db import Database, Params
+from novahunt.state.base import Database, Params
 
 CONNECT_TIMEOUT = 10      # seconds to reach the server before a command gives up
 POOL_MAX = 32             # connections one process holds at most
+
+
+# SQLSTATE classes and codes (PostgreSQL's appendix A) callers tell apart
+_BUSY = {"40001", "40P01", "55P03", "57014"}  # serialization, deadlock, lock wait, timeout
+_GONE = {"53300", "57P01", "57P02", "57P03"}  # too many connections, server shutting down
+
+
+def storage_error(exc: psycopg.Error) -> StorageError:
+    """psycopg's error as the novahunt error callers catch, by its SQLSTATE."""
+    text = _first_line(exc)
+    state = exc.sqlstate or ""
+    if state.startswith("23"):
+        return IntegrityViolation(text)
+    if state in _BUSY:
+        return DatabaseBusy(text)
+    if state == "53100":
+        return StorageFull(text)
+    # class 08, a server going away, or no SQLSTATE at all: psycopg's OperationalError
+    # when the connection broke under the statement
+    if state.startswith("08") or state in _GONE or (
+            not state and isinstance(exc, psycopg.OperationalError)):
+        return DatabaseUnavailable(text)
+    return StorageError(text)
 
 
 class PgRow:
@@ -274,12 +307,12 @@ class PostgresDatabase(Database):
         self._checkin(conn)
 
     def _begin(self, lock: str | None) -> None:
-        self.conn.execute("BEGIN")
+        self.execute("BEGIN")
         if lock is not None:
             self._lock(lock)
 
     def _lock(self, name: str) -> None:
-        self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+        self.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
 
     def execute(self, sql: str, params: Params = ()) -> _Result:
         held = getattr(self._local, "conn", None)
@@ -288,6 +321,8 @@ class PostgresDatabase(Database):
             cur = conn.execute(translate(sql), params)
             rows = cur.fetchall() if cur.description is not None else []
             return _Result(rows, cur.rowcount)
+        except psycopg.Error as exc:
+            raise storage_error(exc) from exc
         finally:
             if held is None:
                 self._checkin(conn)
@@ -298,6 +333,8 @@ class PostgresDatabase(Database):
         try:
             with conn.cursor() as cur:
                 cur.executemany(translate(sql), rows)
+        except psycopg.Error as exc:
+            raise storage_error(exc) from exc
         finally:
             if held is None:
                 self._checkin(conn)
@@ -308,12 +345,19 @@ class PostgresDatabase(Database):
         try:
             with conn.cursor(row_factory=psycopg.rows.tuple_row) as cur:
                 yield from cur.stream(translate(sql), params)
+        except psycopg.Error as exc:
+            raise storage_error(exc) from exc
         finally:
             if held is None:
                 self._checkin(conn)
 
     def ddl(self, sql: str) -> None:
-        self.conn.execute(ddl(sql))
+        # as written, not through translate(): DDL has no placeholders, and its comments
+        # may hold a `?` or an apostrophe
+        try:
+            self.conn.execute(ddl(sql))
+        except psycopg.Error as exc:
+            raise storage_error(exc) from exc
 
     def vacuum(self) -> None:
         """Nothing: PostgreSQL's autovacuum gives freed space back to the tables."""

@@ -1,5 +1,5 @@
-"""What jobs collect and what the machine knows: contacts, domain facts, collections,
-the API-call ledger, live workers and provider pauses. All of it SQL, all of it here.
+"""What jobs collect, per domain: contacts, domain facts, collections, and the Email
+Finder's person lookups. All of it SQL, all of it here.
 
 Writes that belong to a job step take the caller's transaction (call them inside
 `db.atomic()`); reads are plain queries.
@@ -15,7 +15,7 @@ from typing import Any
 
 from novahunt.inputs.timeparse import iso_ts as iso
 from novahunt.providers.records import Contact, DomainFacts
-from novahunt.state.db import Database
+from novahunt.state.base import Database, chunked
 
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "position", "position_raw", "company", "department",
@@ -58,10 +58,11 @@ def save_contacts(db: Database, domain: str, contacts: Sequence[Contact], *,
     now = time.time()
     emails = list(dict.fromkeys(c.email for c in contacts))
     known = {
-        row[0]: json.loads(row[1] or "[]") for row in db.query(
-            f"SELECT email, sources FROM contacts WHERE domain = ? AND email IN"
-            f" ({','.join('?' * len(emails))})", (domain, *emails))
-    } if emails else {}
+        row[0]: json.loads(row[1] or "[]")
+        for chunk, marks in chunked(emails) for row in db.query(
+            f"SELECT email, sources FROM contacts WHERE domain = ? AND email IN ({marks})",
+            (domain, *chunk))
+    }
     rows = []
     for c in contacts:
         sources = c.sources
@@ -181,11 +182,10 @@ def record_collection(db: Database, c: Collection) -> None:
 def collected_since(db: Database, domains: Sequence[str], since: float) -> set[str]:
     """Which of `domains` have a collection finished since `since` (of any filters)."""
     found: set[str] = set()
-    for start in range(0, len(domains), 500):
-        chunk = list(domains[start:start + 500])
+    for chunk, marks in chunked(domains):
         found.update(r[0] for r in db.query(
-            f"SELECT DISTINCT domain FROM collections WHERE finished_at >= ? AND domain IN"
-            f" ({','.join('?' * len(chunk))})", (since, *chunk)))
+            "SELECT DISTINCT domain FROM collections WHERE finished_at >= ? AND domain IN"
+            f" ({marks})", (since, *chunk)))
     return found
 
 
@@ -274,105 +274,3 @@ def contact_by_name(db: Database, domain: str, first: str, last: str) -> dict[st
             " ORDER BY c.confidence IS NULL, c.confidence DESC", (domain, first, last)):
         return dict(row)
     return None
-
-
-# -- workers ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WorkerRow:
-    id: str
-    hostname: str
-    pid: int
-    pid_started: str | None
-    concurrency: int
-    started_at: float
-    heartbeat_at: float
-
-
-def register_worker(db: Database, w: WorkerRow) -> None:
-    with db.atomic():
-        db.execute(
-            "INSERT INTO workers (id, hostname, pid, pid_started, concurrency, started_at,"
-            " heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (w.id, w.hostname, w.pid, w.pid_started, w.concurrency, w.started_at,
-             w.heartbeat_at))
-
-
-def worker_heartbeat(db: Database, worker_id: str) -> None:
-    with db.atomic():
-        db.execute("UPDATE workers SET heartbeat_at = ? WHERE id = ?", (time.time(), worker_id))
-
-
-def stop_worker(db: Database, worker_id: str) -> None:
-    with db.atomic():
-        db.execute("UPDATE workers SET stopped_at = ? WHERE id = ?", (time.time(), worker_id))
-
-
-def live_workers(db: Database, fresh_since: float) -> list[WorkerRow]:
-    rows = db.query(
-        "SELECT * FROM workers WHERE stopped_at IS NULL AND heartbeat_at >= ?"
-        " ORDER BY started_at", (fresh_since,))
-    return [WorkerRow(r["id"], r["hostname"], r["pid"], r["pid_started"], r["concurrency"],
-                      r["started_at"], r["heartbeat_at"]) for r in rows]
-
-
-def workers_with_running_jobs(db: Database) -> list[WorkerRow]:
-    rows = db.query(
-        "SELECT * FROM workers WHERE id IN"
-        " (SELECT DISTINCT worker_id FROM jobs WHERE status = 'running')")
-    return [WorkerRow(r["id"], r["hostname"], r["pid"], r["pid_started"], r["concurrency"],
-                      r["started_at"], r["heartbeat_at"]) for r in rows]
-
-
-def forget_stopped_workers(db: Database, before: float) -> None:
-    with db.atomic():
-        db.execute(
-            "DELETE FROM workers WHERE (stopped_at IS NOT NULL OR heartbeat_at < ?)"
-            " AND id NOT IN (SELECT worker_id FROM jobs WHERE status = 'running'"
-            " AND worker_id IS NOT NULL)", (before,))
-
-
-# -- quota pauses and the provider's plan -----------------------------------------------
-# A pause is keyed by provider and kind of credit ("hunter:search"): with separate quotas,
-# one kind running out leaves the other usable. The column keeps its old name.
-
-def pause_provider(db: Database, provider: str, reason: str, job_id: int | None) -> None:
-    """Pause `provider` (a pause key: "hunter:search", "hunter:verification")."""
-    db.execute(
-        "INSERT INTO provider_pauses (provider, reason, job_id, since) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (provider) DO NOTHING", (provider, reason, job_id, time.time()))
-
-
-def provider_pause(db: Database, provider: str) -> str | None:
-    reason = db.scalar("SELECT reason FROM provider_pauses WHERE provider = ?", (provider,))
-    return None if reason is None else str(reason)
-
-
-def provider_pauses(db: Database) -> dict[str, str]:
-    """Every pause now: {pause key: reason}."""
-    return {str(r[0]): str(r[1]) for r in db.query(
-        "SELECT provider, reason FROM provider_pauses ORDER BY provider")}
-
-
-def save_account(db: Database, provider: str, answer: dict[str, Any], at: float) -> None:
-    """Keep the provider's last account answer (its `data`), the newest one winning."""
-    with db.atomic():
-        db.execute(
-            "INSERT INTO provider_accounts (provider, answer, fetched_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (provider) DO UPDATE SET answer = excluded.answer,"
-            " fetched_at = excluded.fetched_at"
-            " WHERE excluded.fetched_at >= provider_accounts.fetched_at",
-            (provider, json.dumps(answer), at))
-
-
-def saved_account(db: Database, provider: str) -> tuple[dict[str, Any], float] | None:
-    """The provider's last account answer and when it was fetched, if any."""
-    row = db.one("SELECT answer, fetched_at FROM provider_accounts WHERE provider = ?",
-                 (provider,))
-    return None if row is None else (json.loads(row[0]), float(row[1]))
-
-
-def resume_provider(db: Database, provider: str) -> bool:
-    with db.atomic():
-        cur = db.execute("DELETE FROM provider_pauses WHERE provider = ?", (provider,))
-    return cur.rowcount > 0
