@@ -91,6 +91,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Hunter's real limits (15/s, 500/min) would make bulk tests slow; rate tests set theirs
     monkeypatch.setenv("NOVAHUNT_RATE_DOMAIN_SEARCH", "500/s")
     monkeypatch.setenv("NOVAHUNT_RATE_EMAIL_VERIFIER", "500/s")
+    monkeypatch.setenv("NOVAHUNT_RATE_EMAIL_COUNT", "500/s")
     return path
 
 

@@ -24,7 +24,7 @@ from novahunt.cli.common import (
 )
 from novahunt.cli.follow import follow_jobs
 from novahunt.cli.webhooks import WEBHOOK
-from novahunt.errors import BadInput, NovahuntError
+from novahunt.errors import BadInput, ProviderError
 
 if TYPE_CHECKING:
     from novahunt.config import Settings
@@ -177,7 +177,7 @@ def _account(db: Database, settings: Settings) -> Account | None:
 
     try:
         return account.fetch(db, settings)
-    except NovahuntError as exc:
+    except ProviderError as exc:  # Hunter's answer, not our own database
         err.print(f"[yellow]could not check your credits: {exc}[/]")
         return None
 
@@ -299,7 +299,7 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
         return None
     try:
         estimates = _estimate(db, settings, needing, info)
-    except NovahuntError as exc:
+    except ProviderError as exc:  # Hunter's answer, not our own database
         err.print(f"[yellow]could not count the emails at Hunter: {exc}[/]")
         if info is not None:
             _check_bound(settings, info, needing, yes)

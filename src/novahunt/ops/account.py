@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from novahunt.config import Settings
-from novahunt.errors import NovahuntError
+from novahunt.errors import NovahuntError, ProviderError
 from novahunt.providers.records import PROVIDER, Account, CallRecord
 from novahunt.queue import dispatch
 from novahunt.state import ledger, quotas
@@ -170,7 +170,7 @@ def resume(db: Database, settings: Settings, *, force: bool = False) -> list[Res
     if not force:
         try:
             info = fetch(db, settings)
-        except NovahuntError as exc:
+        except ProviderError as exc:  # Hunter's answer, not our own database
             raise NovahuntError(f"could not ask Hunter whether credits are back ({exc}); "
                                 "`novahunt resume --force` lifts the pause anyway") from exc
     done = []
