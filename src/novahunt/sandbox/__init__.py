@@ -22,7 +22,7 @@ Each request goes through, in order:
    is consumed first, so a test can make any request answer anything, even before auth;
 2. authentication: the key as the `X-API-KEY` header, `Authorization: Bearer KEY` or
    `?api_key=` (that order when several are sent) -> else 401 `authentication_failed`.
-   Email Count needs no key, but a wrong key that is sent is still a 401;
+   Email Count works with or without a key (DOCS), so its key is not checked;
 3. the optional sliding-window rate limit -> 429 `too_many_requests` with `Retry-After`;
 4. separate quotas only: a spent `searches_available` refuses Domain Search and the Finder,
    a spent `verifications_available` the Verifier, with Hunter's billing-period 429;
@@ -47,7 +47,7 @@ What the endpoints do:
   A listed person is answered with the fields their Domain Search entry shows; someone else
   gets a guess from the domain's pattern; otherwise the documented 200 with null fields.
 - Email Verifier: a deterministic verdict per address (valid / invalid / accept_all / unknown
-  / disposable / webmail, from `seed`; accept_all, webmail, disposable and no_mx domains decide
+  / disposable / webmail, from `seed`; accept_all, webmail and disposable domains decide
   it; `set_verdict` overrides it), in the current shape (`status` plus the deprecated `result`)
   or the legacy one (`legacy_verifier`). A missing `email` is 400 `wrong_params`, a value that
   is not an address 400 `invalid_email`; `claimed` answers 451, `pending` 202 with an empty

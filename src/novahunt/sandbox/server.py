@@ -233,10 +233,10 @@ class Sandbox(Endpoints):
             if not fault.answers_normally:
                 return fault_answer(fault)
 
-        # Email Count is public (Hunter's extension calls it without a key); a key that is sent
-        # is still checked.
+        # Email Count works with or without a key (DOCS, PLUG; Hunter's extension sends none):
+        # what it answers to a wrong key is documented nowhere, so no key is looked at
         public = method == "GET" and endpoint == "email-count"
-        if key != self.api_key and not (public and key is None):
+        if key != self.api_key and not public:
             return error(401, "authentication_failed", "No user found for the API key supplied")
 
         wait = self._rate_limited()

@@ -151,8 +151,8 @@ class State:
         probability that a Domain Search for this domain answers 429 with `Retry-After: 1`.
         `organization` is also what a `company=` parameter matches (case-insensitively).
         `linked_domains` is shown in Domain Search's `linked_domains`. `no_mx` makes the domain
-        one Hunter refuses to process: the Email Finder answers 400 `invalid_domain` and the
-        Email Verifier calls its addresses invalid.
+        one Hunter refuses to process: the Email Finder answers 400 `invalid_domain` (DOCS:
+        "no MX record, or owner requested processing stop").
         """
         name = domain.strip().lower()
         if emails < 0:
@@ -220,8 +220,6 @@ class State:
         if EMAIL_SHAPE.fullmatch(name) is None:
             return "invalid"
         if dom is not None:
-            if dom.no_mx:
-                return "invalid"
             if dom.disposable:
                 return "disposable"
             if dom.webmail:
