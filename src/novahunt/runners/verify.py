@@ -218,7 +218,7 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
         with ctx.db.atomic():
             verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
                                      "local_syntax", "undeliverable")
-        return verifications.fresh(ctx.db, email, 0)
+        return verifications.stored(ctx.db, email)
     tries = 0
     while True:
         cached = None if recheck else verifications.fresh(ctx.db, email, since)
@@ -232,7 +232,7 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
             with ctx.db.atomic():
                 _save_known(ctx, email, known)
                 ledger.record_cache_hit(ctx.db, TYPE, ctx.job.id, _saved(ctx))
-            return verifications.fresh(ctx.db, email, 0)
+            return verifications.stored(ctx.db, email)
         if not verifications.claim(ctx.db, email, ctx.job.id,
                                    time.time() + ctx.settings.lease):
             ctx.sleep(CLAIM_RETRY, "waiting", f"another job is verifying {email}")
@@ -253,18 +253,13 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
             with ctx.db.atomic():
                 _save_refusal(ctx, email, exc)
                 verifications.release(ctx.db, email, ctx.job.id)
-            return verifications.fresh(ctx.db, email, 0)
+            return verifications.stored(ctx.db, email)
         with ctx.db.atomic():
             verifications.save(ctx.db, answer)
             verifications.release(ctx.db, email, ctx.job.id)
-        return _answered(ctx, email)
-
-
-def _answered(ctx: JobContext, email: str) -> verifications.Cached | None:
-    """The answer just stored, `unknown` included (the cache will not serve that one
-    later, but this caller asked now)."""
-    return verifications.fresh(ctx.db, email, 0) or verifications.lookup(
-        ctx.db, [email]).get(email)
+        # an `unknown` is read back too: the cache will not serve it later, but this
+        # caller asked now
+        return verifications.stored(ctx.db, email)
 
 
 def deliverable(row: verifications.Cached | None) -> bool:

@@ -40,6 +40,13 @@ def _cached(row: Row) -> Cached:
     return Cached(*(row[f] for f in FIELDS))
 
 
+def stored(db: Database, email: str) -> Cached | None:
+    """The row for `email` as it stands, whatever its age or status (`unknown` too):
+    what a job that just answered an address reads back."""
+    row = db.one(f"SELECT {', '.join(FIELDS)} FROM verifications WHERE email = ?", (email,))
+    return None if row is None else _cached(row)
+
+
 def fresh(db: Database, email: str, since: float) -> Cached | None:
     """The cached answer for `email` if it is younger than `since`. An `unknown` from
     the Verifier is not an answer worth keeping: Hunter does not bill it and may know
