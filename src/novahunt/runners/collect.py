@@ -87,6 +87,12 @@ def cached_result(db: Database, params: dict[str, Any], since: float) -> Result 
     }
 
 
+def page_limit(offset: int, max_results: int, page_size: int, cap: int | None) -> int:
+    """How many emails the page at `offset` asks for: a page size's worth, no further
+    than --max-results, and no further than a capped plan lets a search read."""
+    return min(page_size, max_results - offset, *(() if cap is None else (cap - offset,)))
+
+
 def collection_cost(emails: int, max_results: int, page_size: int, *, free: bool) -> int:
     """The search credits a collection of a domain holding `emails` (for its filters)
     bills, paged as `run()` pages it: 1 credit per started 10 emails a page returns
@@ -96,8 +102,7 @@ def collection_cost(emails: int, max_results: int, page_size: int, *, free: bool
     target = min(emails, max_results, *((FREE_PLAN_CAP,) if free else ()))
     credits = offset = 0
     while offset < target:
-        limit = min(page_size, max_results - offset,
-                    *((FREE_PLAN_CAP - offset,) if free else ()))
+        limit = page_limit(offset, max_results, page_size, FREE_PLAN_CAP if free else None)
         credits += search_credits(min(limit, target - offset))
         offset += limit
     return credits
@@ -194,7 +199,7 @@ def run(ctx: JobContext) -> Result:
         if cap is not None and offset >= cap:
             stopped = _plan_stop(cp, cap)
             break
-        limit = min(page_size, max_results - offset, *(() if cap is None else (cap - offset,)))
+        limit = page_limit(offset, max_results, page_size, cap)
         try:
             page = ctx.call(partial(
                 client.domain_search, domain, limit=limit, offset=offset,
@@ -213,7 +218,7 @@ def run(ctx: JobContext) -> Result:
             break
         with ctx.db.atomic():
             contacts.save_contacts(ctx.db, domain, page.contacts, source=SOURCE,
-                                job_id=ctx.job.id)
+                                   job_id=ctx.job.id)
             contacts.save_domain_facts(ctx.db, page.facts, page.total)
             cp = {
                 "offset": offset + limit,
