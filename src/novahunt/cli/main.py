@@ -7,10 +7,14 @@ under pytest or NOVAHUNT_DEBUG=1 so tests never hide it behind a friendly messag
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
+import typer.main
 
 from novahunt import __version__
 from novahunt.errors import NovahuntError
@@ -34,10 +38,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Show the version and exit."),
-    quiet: bool = typer.Option(False, "--quiet", "-q",
-                               help="Only errors and the data asked for."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the data asked for."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens to stderr."),
 ) -> None:
     """Collect and verify B2B contact emails through Hunter.io as durable background jobs.
@@ -88,13 +92,20 @@ def _debug() -> bool:
     return bool(os.environ.get("NOVAHUNT_DEBUG")) or "PYTEST_CURRENT_TEST" in os.environ
 
 
+@functools.cache
+def _command() -> Callable[..., Any]:
+    # typer rebuilds click's command tree on every call (26 ms for our 40 commands):
+    # once per process is enough, and the in-process tests call run() a thousand times
+    return typer.main.get_command(app)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this in-process)."""
     os.umask(0o077)  # every file novahunt creates is its owner's only
     try:
         # without standalone mode, an Exit(code) raised in a command comes back as the
         # return value instead of an exception
-        returned = app(args=argv, prog_name="novahunt", standalone_mode=False)
+        returned = _command()(args=argv, prog_name="novahunt", standalone_mode=False)
     except NovahuntError as exc:
         sys.stderr.write(f"novahunt: error: {exc}\n")
         return exc.exit_code
@@ -115,8 +126,10 @@ def run(argv: list[str] | None = None) -> int:
             raise
         import traceback
 
-        sys.stderr.write(f"novahunt: internal error (set NOVAHUNT_DEBUG=1 for details): "
-                         f"{traceback.format_exc(limit=0).strip()}\n")
+        sys.stderr.write(
+            f"novahunt: internal error (set NOVAHUNT_DEBUG=1 for details): "
+            f"{traceback.format_exc(limit=0).strip()}\n"
+        )
         return 1
     return returned if isinstance(returned, int) else 0
 
