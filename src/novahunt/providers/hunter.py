@@ -36,6 +36,7 @@ from novahunt.errors import (
     RateLimited,
     TransientError,
 )
+from novahunt.providers.http import tls_context
 from novahunt.providers.records import (
     PROVIDER,
     VERIFICATION_STATUSES,
@@ -230,7 +231,7 @@ def _proxy_for(url: httpx.URL) -> str | None:
 
 
 def _new_http(base_url: str) -> httpx.HTTPTransport:
-    return httpx.HTTPTransport(proxy=_proxy_for(httpx.URL(base_url)))
+    return httpx.HTTPTransport(proxy=_proxy_for(httpx.URL(base_url)), verify=tls_context())
 
 
 _shared: dict[str, httpx.HTTPTransport] = {}

@@ -38,6 +38,7 @@ import httpx
 
 from novahunt import __version__
 from novahunt.errors import TransientError
+from novahunt.providers.http import tls_context
 
 USER_AGENT = f"novahunt/{__version__} (+https://github.com/novahunt/novahunt)"
 DELAY = 0.5                 # seconds between two requests to one host, at least
@@ -173,7 +174,8 @@ class WebClient:
         self._http = httpx.Client(
             headers={"User-Agent": USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"},
-            timeout=timeout, follow_redirects=False, transport=transport)
+            timeout=timeout, follow_redirects=False, transport=transport,
+            verify=tls_context())
         # origin -> (rules, why robots.txt could not be read)
         self._robots: dict[str, tuple[RobotFileParser, str | None]] = {}
         self._last: dict[str, float] = {}   # host -> when its last request ended

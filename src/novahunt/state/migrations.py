@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from novahunt.errors import StorageError
+
 if TYPE_CHECKING:
     from novahunt.state.base import Database
 
@@ -417,8 +419,20 @@ def applied(db: Database) -> set[str]:
     return {row[0] for row in db.query("SELECT name FROM schema_migrations")}
 
 
+def _up_to_date(db: Database) -> bool:
+    try:
+        done = applied(db)
+    except StorageError:  # no schema_migrations yet: a blank database
+        return False
+    return all(migration.__name__ in done for migration in MIGRATIONS)
+
+
 def migrate(db: Database) -> list[str]:
     """Apply every pending migration; return the names applied now."""
+    # every command opens state.db: a read decides, and the write lock below is taken
+    # only when something is pending (it cost 8 ms per open, most of it the fsync)
+    if _up_to_date(db):
+        return []
     with db.atomic(lock=LOCK):
         db.ddl("CREATE TABLE IF NOT EXISTS schema_migrations"
                " (name TEXT PRIMARY KEY, applied_at REAL)")

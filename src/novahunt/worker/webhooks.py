@@ -41,6 +41,7 @@ from novahunt.state.base import Database
 if TYPE_CHECKING:  # httpx loads when a delivery is sent, not with the worker
     import httpx
 
+
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0            # seconds one POST may take
@@ -104,6 +105,7 @@ def post(client: httpx.Client, url: str, event: str, delivery_id: str, body: str
          secret: str | None) -> Answer:
     import httpx
 
+
     try:
         response = client.post(url, content=body.encode(),
                                headers=headers(event, delivery_id, body, secret))
@@ -126,7 +128,9 @@ def ping(settings: Settings, url: str) -> Answer:
                       separators=(",", ":"), sort_keys=True)
     import httpx
 
-    with httpx.Client(timeout=TIMEOUT) as client:
+    from novahunt.providers.http import tls_context
+
+    with httpx.Client(timeout=TIMEOUT, verify=tls_context()) as client:
         return post(client, check_webhook_url(url), "ping", delivery_id, body,
                     settings.webhook_secret)
 
@@ -165,8 +169,10 @@ def deliver_due(db: Database, settings: Settings, *, limit: int = 10) -> int:
     """Send up to `limit` due deliveries, one at a time; returns how many were tried."""
     import httpx
 
+    from novahunt.providers.http import tls_context
+
     tried = 0
-    with httpx.Client(timeout=TIMEOUT) as client:
+    with httpx.Client(timeout=TIMEOUT, verify=tls_context()) as client:
         while tried < limit:
             claimed = claim(db)
             if claimed is None:
