@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -78,6 +79,11 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "webhook_secret": ("NOVAHUNT_WEBHOOK_SECRET", "str"),
     "webhook_backoff": ("NOVAHUNT_WEBHOOK_BACKOFF", "duration"),
 }
+# durations below these make no sense and cost money: with a lease shorter than two
+# heartbeats (one a second at least) two workers take a job from each other and buy its
+# pages twice; a zero timeout fails every request. The others may be 0 ("at once").
+_AT_LEAST = {"lease": 2.0, "http_timeout": 0.1, "quota_recheck": 1.0}
+
 # config.toml may also spell the Hunter settings the way the environment does
 _TOML_ALIASES = {
     "hunter_api_key": "api_key",
@@ -94,16 +100,29 @@ def _convert(name: str, kind: str, value: Any, origin: str) -> Any:
                 raise ValueError
             return number
         if kind == "duration":
-            if isinstance(value, int | float):
-                return float(value)
-            try:  # plain (fractional) seconds
-                return max(0.0, float(str(value)))
-            except ValueError:
-                pass
-            return parse_duration(str(value)).total_seconds()
+            return _seconds(name, value, origin)
         return str(value).strip()
     except (ValueError, BadInput):
         raise ConfigError(f"{origin}: {name} has a bad value {str(value)[:40]!r}") from None
+
+
+def _seconds(name: str, value: Any, origin: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        try:  # plain (fractional) seconds
+            seconds = float(str(value))
+        except ValueError:
+            seconds = parse_duration(str(value)).total_seconds()
+    least = _AT_LEAST.get(name, 0.0)
+    if not math.isfinite(seconds) or seconds < least:
+        shown = str(value).strip()[:40]
+        bound = f"at least {least:g} s" if least else "0 or more"
+        raise ConfigError(f"{origin}: {name} must be a finite duration, {bound} "
+                          f"(like 30s, 10m, 2h), not {shown!r}")
+    return seconds
 
 
 def read_toml() -> dict[str, Any]:
@@ -113,6 +132,10 @@ def read_toml() -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition; say where it is not
+        raise ConfigError(f"cannot read {path}: it is not UTF-8 text (byte "
+                          f"0x{exc.object[exc.start]:02x} at offset {exc.start}); save it "
+                          "as UTF-8") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     flat: dict[str, Any] = {}
