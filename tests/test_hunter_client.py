@@ -16,6 +16,7 @@ from novahunt.errors import (
     QuotaExhausted,
     RateLimited,
     TransientError,
+    UnreadableAnswer,
 )
 from novahunt.providers.hunter import CallRecord, HunterClient, parse_retry_after
 from novahunt.sandbox import (
@@ -70,7 +71,8 @@ def test_a_page_is_parsed_into_contacts_and_facts(box: Sandbox) -> None:
     (UNAUTHORIZED, AuthError, 401, "authentication_failed"),
     (UNPROCESSABLE, PermanentError, 422, None),
     (SERVER_ERROR_HTML, TransientError, 502, None),
-    (BROKEN_JSON, TransientError, 200, None),
+    # a paid 200 that cannot be read may have been billed: never asked again
+    (BROKEN_JSON, UnreadableAnswer, 200, "unreadable"),
     (Fault(status=451, error_id="claimed_email", details="This person asked us not to."),
      DataClaimed, 451, "claimed_email"),
     (Fault(status=400, error_id="pagination_error",
@@ -101,6 +103,10 @@ def test_retry_after_seconds_and_http_dates() -> None:
     assert 28 <= (parse_retry_after(soon) or 0) <= 30
     assert parse_retry_after("garbage") is None
     assert parse_retry_after(None) is None
+    # a hostile one never parks a bucket for good
+    assert parse_retry_after("nan") is None
+    assert parse_retry_after("1e999") == parse_retry_after("99999999") == 3600
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT") == 3600
 
 
 def test_throttling_carries_retry_after(box: Sandbox) -> None:

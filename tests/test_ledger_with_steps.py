@@ -73,10 +73,20 @@ def test_a_request_answered_with_an_error_is_billed_once_after_the_job_failed(
 
 def test_a_page_the_database_refuses_rolls_its_step_back_and_is_billed_once(
         sandbox: Sandbox, state: Database, inline_worker: WorkerRuntime,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
     monkeypatch.setenv("NOVAHUNT_MAX_ATTEMPTS", "1")
     inline_worker.settings = config.load()
-    # a confidence no INTEGER column holds: saving the page fails inside its step
+    # the database refuses the page's contact: saving the page fails inside its step.
+    # (Hunter's values cannot do that any more: a confidence no INTEGER column holds,
+    # the old way, now reads as no confidence.)
+    with state.atomic():
+        if backend == "sqlite":
+            state.execute("CREATE TRIGGER refuse_ann BEFORE INSERT ON contacts"
+                          " WHEN NEW.email = 'ann@huge.example'"
+                          " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        else:
+            state.execute("ALTER TABLE contacts ADD CONSTRAINT refuse_ann"
+                          " CHECK (email <> 'ann@huge.example')")
     page = {"data": {"domain": "huge.example", "organization": "Huge", "pattern": None,
                      "accept_all": False, "webmail": False, "disposable": False,
                      "emails": [{"value": "ann@huge.example", "type": "personal",

@@ -8,7 +8,9 @@
     │   ├── DatabaseUnavailable   exit 4   NOVAHUNT_DATABASE_URL does not answer
     │   ├── DatabaseBusy                   locked or busy past the wait, a deadlock
     │   ├── IntegrityViolation             a unique, foreign key or NOT NULL refusal
-    │   └── StorageFull                    no room left on the disk or the server
+    │   ├── StorageFull                    no room left on the disk or the server
+    │   ├── ReadOnlyStorage                a read-only home: reading works, writing refuses
+    │   └── StateFileLost                  state.db removed or replaced while in use
     ├── QueueUnavailable          exit 4   NOVAHUNT_QUEUE_URL does not answer
     └── ProviderError                      anything a provider answered or failed to answer
         ├── RetryableError                 worth asking again later
@@ -20,7 +22,9 @@
             ├── QuotaExhausted             402, billing-period 429, restricted account
             ├── PaginationLimit            400 pagination_error: the plan stops here
             └── ItemRefused                one address or person refused, not the request:
-                └── DataClaimed            451: the person asked not to be processed
+                ├── DataClaimed            451: the person asked not to be processed
+                └── UnreadableAnswer       a paid 200 that cannot be read: skipped, never
+                                           bought again
 
 The CLI turns any NovahuntError into one line on stderr and its exit code, in one place.
 Storage errors are raised by the two backends (state/sqlite.py, state/postgres.py) from
@@ -76,6 +80,18 @@ class IntegrityViolation(StorageError):
 
 class StorageFull(StorageError):
     """The disk (SQLite) or the server (PostgreSQL) has no room for the write."""
+
+
+class ReadOnlyStorage(StorageError):
+    """state.db (or the home folder) cannot be written: a read-only file system or no
+    write permission. It is opened read-only, so reading commands work; the first write
+    a command tries is refused with this one line."""
+
+
+class StateFileLost(StorageError):
+    """state.db was removed or replaced while a process had it open: what that process
+    writes goes to a file nobody else can see, and opening the path would mix the old
+    file's journal (state.db-wal) into the new one."""
 
 
 class QueueUnavailable(NovahuntError):
@@ -143,3 +159,9 @@ class ItemRefused(PermanentError):
 
 class DataClaimed(ItemRefused):
     pass
+
+
+class UnreadableAnswer(ItemRefused):
+    """A paid endpoint answered 200, so Hunter may have billed it, but the body cannot
+    be read (not JSON, too large, no `data` object). Asking again could bill again and
+    answer the same: the item (a page, an address, a person) is skipped with this note."""

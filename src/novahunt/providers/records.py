@@ -56,9 +56,13 @@ class DomainFacts:
 class DomainSearchPage:
     facts: DomainFacts
     contacts: list[Contact]
-    total: int      # meta.results: how many emails Hunter has for the query
+    total: int | None   # meta.results: how many emails Hunter has for the query (None:
+                        # not a count)
     offset: int
     limit: int
+    returned: int = 0   # the entries Hunter sent, readable or not
+    # what could not be read and was skipped (bad entries, a bad meta.results)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ Checkpoint: `{"offset", "pages", "total", "emails"}`. Each page's contacts, the 
 facts and the next offset are committed in one transaction, so a killed worker resumes
 at the first page it did not commit: at most the page in flight is fetched (and billed)
 again, and no email is stored twice.
+
+A page Hunter answered 200 is paid for, so it is never bought again because it could
+not be read: its good entries are stored and the bad ones skipped with a note, and a
+page that cannot be read at all is skipped (`skipped` in the checkpoint) and the
+collection goes on, marked incomplete, until UNREADABLE_IN_A_ROW such pages in a row.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from functools import partial
 from typing import Any, Literal, NotRequired, TypedDict
 
 from novahunt.config import Settings
-from novahunt.errors import PaginationLimit
+from novahunt.errors import PaginationLimit, UnreadableAnswer
 from novahunt.ops import account
 from novahunt.providers.records import search_credits
 from novahunt.runners import verify as verify_runner
@@ -29,6 +34,8 @@ SOURCE = "hunter_domain_search"
 # Hunter's free plan answers 400 pagination_error whenever limit + offset > 10 (DOCS;
 # ISSUE recon-ng-marketplace #159): a free key reads the first 10 emails of a domain
 FREE_PLAN_CAP = 10
+# pages in a row that cannot be read before a collection stops: each may have been billed
+UNREADABLE_IN_A_ROW = 3
 
 
 class Result(TypedDict):
@@ -45,6 +52,7 @@ class Result(TypedDict):
     credits: NotRequired[float]
     complete: NotRequired[bool]
     stopped_reason: NotRequired[str]     # a plan limit or a refusal ended it early
+    pages_skipped: NotRequired[int]      # paid pages that could not be read: not re-bought
     plan_limit: NotRequired[int]         # the emails the plan lets a search read
     verify_job: NotRequired[int]         # --verify: the job verifying what it collected
     cached: NotRequired[bool]            # served from a fresh collection in state.db
@@ -205,6 +213,22 @@ def run(ctx: JobContext) -> Result:
                 client.domain_search, domain, limit=limit, offset=offset,
                 type=params.get("type"), seniority=params.get("seniority"),
                 department=params.get("department")), endpoint="domain-search")
+        except UnreadableAnswer as exc:
+            # paid for, maybe: skip it rather than buy it again; --refresh asks again
+            skipped = cp.get("skipped", 0) + 1
+            in_a_row = cp.get("unreadable_in_a_row", 0) + 1
+            with ctx.db.atomic():
+                cp = {**cp, "offset": offset + limit, "skipped": skipped,
+                      "unreadable_in_a_row": in_a_row}
+                jobs.add_event(ctx.db, ctx.job.id, "skipped",
+                               f"page at offset {offset}: {exc}")
+                ctx.commit(cp, Progress(offset + limit, _target(cp, max_results),
+                                        "collecting", f"skipped the page at offset {offset}"))
+            if in_a_row >= UNREADABLE_IN_A_ROW:
+                stopped = f"{in_a_row} pages in a row could not be read: {exc}"
+                break
+            ctx.check()
+            continue
         except PaginationLimit as exc:
             if cap is None and offset + limit > FREE_PLAN_CAP:
                 # Hunter's free plan refuses limit + offset > 10 (DOCS); the refusal is
@@ -216,20 +240,26 @@ def run(ctx: JobContext) -> Result:
             stopped = str(exc)
             ctx.event("stopped", f"{stopped}; keeping the {cp['emails']} emails collected")
             break
+        total = page.total if page.total is not None else cp["total"]
+        if total is None and page.returned < limit:
+            total = offset + page.returned  # a short page: Hunter has no more
         with ctx.db.atomic():
             contacts.save_contacts(ctx.db, domain, page.contacts, source=SOURCE,
                                    job_id=ctx.job.id)
-            contacts.save_domain_facts(ctx.db, page.facts, page.total)
+            contacts.save_domain_facts(ctx.db, page.facts, total)
+            for note in page.notes:
+                jobs.add_event(ctx.db, ctx.job.id, "skipped", f"page at offset {offset}: {note}")
             cp = {
                 "offset": offset + limit,
                 "pages": cp["pages"] + 1,
-                "total": page.total,
+                "total": total,
                 "emails": cp["emails"] + len({c.email for c in page.contacts}),
                 "organization": page.facts.organization,
                 "pattern": page.facts.pattern,
                 **({} if cap is None else {"plan_cap": cap}),
+                **({"skipped": cp["skipped"]} if cp.get("skipped") else {}),
             }
-            if not page.contacts or _done(cp, max_results):
+            if not page.returned or _done(cp, max_results):
                 # the last page and the job's end commit together
                 return _finish(ctx, cp, None)
             if cap is not None and cp["offset"] >= cap:
@@ -261,7 +291,8 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> Result:
     domain: str = params["domain"]
     max_results: int = params["max_results"]
     target = _target(cp, max_results) or 0
-    complete = stopped is None and cp["offset"] >= (cp["total"] or 0)
+    skipped = cp.get("skipped", 0)
+    complete = stopped is None and not skipped and cp["offset"] >= (cp["total"] or 0)
     usage = ctx.usage()
     result: Result = {
         "domain": domain,
@@ -276,6 +307,8 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> Result:
     }
     if stopped:
         result["stopped_reason"] = stopped
+    if skipped:
+        result["pages_skipped"] = skipped
     if cp.get("plan_cap") is not None:
         result["plan_limit"] = cp["plan_cap"]
     if params.get("verify") and cp["emails"]:
@@ -288,8 +321,8 @@ def _finish(ctx: JobContext, cp: dict[str, Any], stopped: str | None) -> Result:
         result["verify_job"] = follow_up.id
     contacts.record_collection(ctx.db, contacts.Collection(
         domain, filters_key(params),
-        # a plan limit covers only what it let through
-        cp["emails"] if stopped else max_results,
+        # a plan limit covers only what it let through, a skipped page only what was read
+        cp["emails"] if stopped or skipped else max_results,
         cp["emails"], cp["total"] or 0, complete, ctx.job.id, time.time()))
     ctx.complete(result, summary(result), checkpoint=cp,
                  progress=Progress(cp["emails"] if stopped else target, target, "done"))
@@ -314,6 +347,10 @@ def summary(result: Result) -> str:
             f" {result.get('api_calls', 0)} API calls")
     if result.get("cached"):
         text += " (served from state.db)"
+    skipped = result.get("pages_skipped", 0)
+    if skipped:
+        text += (f"; {skipped} paid page{'s' if skipped > 1 else ''} could not be read:"
+                 " skipped, not bought again (--refresh asks again)")
     if result.get("stopped_reason"):
         text += f"; stopped early: {result['stopped_reason']}"
     if result.get("verify_job"):
@@ -326,6 +363,8 @@ def describe(result: Result) -> str:
     if result.get("plan_limit") and not result.get("complete", True):
         return f"completed: {n} of {result.get('total_available')} emails (your plan's limit)"
     cached = " (from state.db)" if result.get("cached") else ""
+    if result.get("pages_skipped"):
+        cached = f" ({result['pages_skipped']} unreadable paid pages skipped)"
     return f"completed: {n} emails{cached}" if n is not None else "completed"
 
 

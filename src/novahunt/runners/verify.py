@@ -7,7 +7,8 @@ the job claims the email (single flight across jobs), asks Hunter, and stores th
 and the item's state in one transaction. 202 and 222 are not answers: the item is
 deferred and asked again later while the rest of the list goes on; it is never cached.
 Hunter refusing one address (400 invalid_email, 451) is recorded on that item with
-Hunter's reason, and the list goes on.
+Hunter's reason, and the list goes on; so is a 200 that cannot be read (it may have been
+billed): the item is left unverified, never asked again within the job.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from functools import partial
 from typing import Any, TypedDict
 
 from novahunt.config import Settings
-from novahunt.errors import DataClaimed, ItemRefused, NotReady
+from novahunt.errors import DataClaimed, ItemRefused, NotReady, UnreadableAnswer
 from novahunt.inputs import emails
 from novahunt.ops import account
 from novahunt.runners.context import JobContext, Postpone, backoff
@@ -127,6 +128,14 @@ def run(ctx: JobContext) -> Result:
                     wait = max(base, backoff(item.tries + 1, 2 * base, 120.0))
                     items.defer(ctx.db, item, time.time() + wait, count_try=True)
             continue
+        except UnreadableAnswer as exc:
+            # Hunter may have billed it: not asked again, and no verdict is cached
+            with ctx.db.atomic():
+                verifications.release(ctx.db, email, ctx.job.id)
+                items.done(ctx.db, item, "unverified", {"reason": str(exc)})
+                jobs.add_event(ctx.db, ctx.job.id, "unverified", f"{email}: {exc}")
+                _commit(ctx, total, counts, "unverified")
+            continue
         except ItemRefused as exc:
             outcome = "claimed" if isinstance(exc, DataClaimed) else "refused"
             with ctx.db.atomic():
@@ -210,7 +219,7 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
                recheck: bool = False) -> verifications.Cached | None:
     """Verify one address now, through the cache and single flight, for jobs that need
     an answer before they go on (generate, enrich). Returns the cache row, or None when
-    Hunter had no final answer after a few tries."""
+    Hunter had no final answer after a few tries or its answer could not be read."""
     email = emails.normalise(email)
     since = time.time() - max_age
     problem = emails.syntax_problem(email)
@@ -249,6 +258,11 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
             base = ctx.settings.backoff_base
             ctx.sleep(max(base, backoff(tries, 2 * base, 120.0)), "waiting", str(exc))
             continue
+        except UnreadableAnswer as exc:
+            with ctx.db.atomic():
+                verifications.release(ctx.db, email, ctx.job.id)
+            ctx.event("unverified", f"{email}: {exc}")
+            return None
         except ItemRefused as exc:
             with ctx.db.atomic():
                 _save_refusal(ctx, email, exc)

@@ -20,6 +20,8 @@ Each request goes through, in order:
 
 1. injected faults (`inject`): the next queued `Fault` for the endpoint (and domain, or email)
    is consumed first, so a test can make any request answer anything, even before auth;
+   its `gzip` and `trickle` shapes apply to whatever the request is answered (a gzip bomb
+   in place of a billed page, an answer sent one byte a second);
 2. authentication: the key as the `X-API-KEY` header, `Authorization: Bearer KEY` or
    `?api_key=` (that order when several are sent) -> else 401 `authentication_failed`.
    Email Count works with or without a key (DOCS), so its key is not checked;
@@ -104,6 +106,7 @@ from .faults import (
     UNPROCESSABLE,
     VERIFICATION_PENDING_202,
     Fault,
+    gzip_bomb,
 )
 from .people import DEPARTMENTS, SENIORITIES, TYPES
 from .server import Sandbox
@@ -133,5 +136,6 @@ __all__ = [
     "RequestRecord",
     "Sandbox",
     "demo_sandbox",
+    "gzip_bomb",
     "main",
 ]

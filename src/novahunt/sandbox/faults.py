@@ -9,7 +9,8 @@ writes it, and `error` builds Hunter's `{"errors": [{"id", "code", "details"}]}`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from typing import Any
 
@@ -21,6 +22,10 @@ class Fault:
     A fault with no `error_id`, no `body` and status 200 answers normally after `delay`,
     exactly like `passthrough=True`. A non-200 fault without `error_id` gets an error body with
     an id derived from the status.
+
+    Two shapes change how any answer (a normal one too) is sent: `gzip` replaces its body
+    with these bytes sent as `Content-Encoding: gzip` (a gzip bomb: see `gzip_bomb`), and
+    `trickle` sends it, status line and headers included, one byte every `trickle` seconds.
     """
 
     status: int = 200
@@ -32,6 +37,8 @@ class Fault:
     content_type: str = "application/json"
     drop: bool = False
     passthrough: bool = False
+    gzip: bytes | None = None
+    trickle: float = 0.0
 
     @property
     def answers_normally(self) -> bool:
@@ -155,6 +162,35 @@ class Answer:
     content_type: str = "application/json; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()
     drop: bool = False
+    trickle: float = 0.0     # seconds between two bytes sent
+
+
+def shaped(answer: Answer, fault: Fault | None) -> Answer:
+    """`answer` as `fault` says to send it: gzip-bodied, trickled."""
+    if fault is None:
+        return answer
+    if fault.gzip is not None:
+        answer = replace(answer, body=fault.gzip,
+                         headers=(*answer.headers, ("Content-Encoding", "gzip")))
+    if fault.trickle > 0:
+        answer = replace(answer, trickle=fault.trickle)
+    return answer
+
+
+def gzip_bomb(inflated: int, *, prefix: bytes = b'{"data": {"emails": []}, "meta": {}}'
+              ) -> bytes:
+    """A gzip stream of `inflated` bytes: a small JSON body padded with spaces (still
+    valid JSON once read whole), about 1,000 times smaller than what it inflates to
+    (800 MB in 800 KB)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    parts = [packer.compress(prefix)]
+    block = b" " * (1 << 20)
+    left = max(0, inflated - len(prefix))
+    while left > 0:
+        parts.append(packer.compress(block[:min(left, len(block))]))
+        left -= len(block)
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def json_answer(status: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()) -> Answer:

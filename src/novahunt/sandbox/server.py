@@ -20,7 +20,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from .endpoints import Endpoints
-from .faults import Answer, error, fault_answer
+from .faults import Answer, Fault, error, fault_answer, shaped
 from .state import RequestRecord
 from .verdicts import normal_email
 
@@ -77,6 +77,9 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if answer.trickle > 0:
+            self._trickle(answer)
+            return
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
@@ -88,6 +91,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             self.close_connection = True
+
+    def _trickle(self, answer: Answer) -> None:
+        """The whole answer one byte at a time (the `trickle` fault shape); stop() cuts it."""
+        self.close_connection = True
+        head = [f"HTTP/1.1 {answer.status} {self.responses.get(answer.status, ('',))[0]}",
+                f"Content-Type: {answer.content_type}", f"Content-Length: {len(answer.body)}",
+                *(f"{name}: {value}" for name, value in answer.headers)]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + answer.body
+        stopping = cast(_Server, self.server).sandbox._stopping
+        try:
+            for n in range(len(data)):
+                self.wfile.write(data[n:n + 1])
+                self.wfile.flush()
+                if stopping.wait(answer.trickle):
+                    return
+        except OSError:
+            pass
 
     do_GET = _dispatch
     do_POST = _dispatch
@@ -224,6 +244,16 @@ class Sandbox(Endpoints):
             domain_param.strip().lower() if domain_param else None,
             normal_email(email_param) if email_param else None,
         )
+        return shaped(self._respond(method, endpoint, params, key, fault), fault)
+
+    def _respond(
+        self,
+        method: str,
+        endpoint: str,
+        params: dict[str, str],
+        key: str | None,
+        fault: Fault | None,
+    ) -> Answer:
         if fault is not None:
             if fault.delay > 0:
                 # Waiting on the stop event lets stop() cut slow answers short.
