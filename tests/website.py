@@ -81,7 +81,7 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, site: Website) -> None:
         self.site = site
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", site.port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that hung up mid-answer is what several pages are for
@@ -104,9 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, ROBOTS.encode(), "text/plain")
         elif path in PAGES:
             self._send(200, PAGES[path].encode(), "text/html; charset=utf-8")
-        elif path in REDIRECTS:
+        elif path in REDIRECTS or path in site.redirects:
             self.send_response(301 if path == "/moved" else 302)
-            self.send_header("Location", REDIRECTS[path])
+            self.send_header("Location", site.redirects.get(path) or REDIRECTS[path])
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif path.startswith("/private"):
@@ -163,7 +163,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class Website:
-    def __init__(self) -> None:
+    """`port` 0 takes a free one; `redirects` adds pages that send the client on."""
+
+    def __init__(self, port: int = 0, redirects: dict[str, str] | None = None) -> None:
+        self.port = port
+        self.redirects = dict(redirects or {})
         self.requests: list[Request] = []
         self.on_request: Callable[[str], None] | None = None
         self.stopping = threading.Event()

@@ -13,14 +13,18 @@ rules of a polite crawler:
   waits go through the `pause` callback so a job can heed cancel and shutdown;
 - the User-Agent says who we are and where to read about us;
 - redirects are followed by hand, only while they stay in scope and allowed;
+- only the public web is reached: ports 80 and 443 of the domain and its subdomains,
+  on public addresses checked where the connection is made (`providers/reach.py`);
+  a base URL is the one explicit way to a local site;
 - bodies are streamed: anything but HTML is not read, and a body is abandoned past
-  `max_bytes` or `timeout` seconds after its request started. httpx's own timeouts
-  restart with every chunk, so a page that trickles would otherwise never end; a
-  server that stalls completely is cut by httpx's read timeout, so a request takes at
-  most about twice `timeout`.
+  `max_bytes`, counted after decompression (a gzip bomb inflates no further). A whole
+  request, slow DNS and trickling headers included, ends `timeout` seconds after it
+  started (`providers/http.py`'s deadline: httpx's own timeouts restart with every
+  byte, so a page that trickles would otherwise never end).
 
 A page that is not read raises `Skipped` with the reason a user should see;
-`Unreachable` (a kind of `Skipped`) means that no connection could be made at all.
+`Unreachable` (a kind of `Skipped`) means that no connection could be made at all,
+`Refused` that none was tried: the address is not public.
 
 What a page says is found by `providers/extract.py`.
 """
@@ -37,8 +41,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from novahunt import __version__
-from novahunt.errors import TransientError
-from novahunt.providers.http import tls_context
+from novahunt.errors import PermanentError, TransientError
+from novahunt.providers import http, reach
 
 USER_AGENT = f"novahunt/{__version__} (+https://github.com/novahunt/novahunt)"
 DELAY = 0.5                 # seconds between two requests to one host, at least
@@ -88,6 +92,11 @@ class Unreachable(Skipped):
     """No connection could be made to the page's host."""
 
 
+class Refused(Skipped):
+    """The page's host is not on the public internet (or the port is not 80 or 443):
+    no connection is made to it (`providers/reach.py`)."""
+
+
 @dataclass(frozen=True)
 class Page:
     url: str                # where the page was found, after redirects
@@ -134,10 +143,6 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def on_domain(email: str, domain: str) -> bool:
-    host = email.rpartition("@")[2]
-    return host == domain or host.endswith("." + domain)
-
 
 class Scope:
     """Which URLs belong to a scrape: the domain and its subdomains over http(s), or
@@ -158,24 +163,36 @@ class Scope:
             return origin_of(url).lower() == self.base
         parts = urlsplit(url)
         host = parts.hostname or ""
-        return parts.scheme in DEFAULT_PORTS and (
+        try:
+            port = parts.port
+        except ValueError:
+            return False
+        # another port of the same host is another service (a Docker API, a Redis)
+        return parts.scheme in DEFAULT_PORTS and port in (None, *reach.PORTS) and (
             host == self.domain or host.endswith("." + self.domain))
 
 
 class WebClient:
     def __init__(self, scope: Scope, *, delay: float = DELAY, timeout: float = TIMEOUT,
                  max_bytes: int = MAX_BYTES, pause: Callable[[float], None] = time.sleep,
+                 interrupt: Callable[[], None] | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
+        """`interrupt` is asked now and then while a slow request waits; whatever it
+        raises (a cancel, a shutdown) abandons the request."""
         self.scope = scope
         self.delay = delay
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._pause = pause
+        self._interrupt = interrupt
+        # only a base URL, named explicitly, may be a local site
         self._http = httpx.Client(
             headers={"User-Agent": USER_AGENT,
-                     "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"},
-            timeout=timeout, follow_redirects=False, transport=transport,
-            verify=tls_context())
+                     "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
+                     # what read_capped inflates itself
+                     "Accept-Encoding": "gzip, deflate"},
+            timeout=timeout, follow_redirects=False,
+            transport=transport or reach.transport(public_only=scope.base is None))
         # origin -> (rules, why robots.txt could not be read)
         self._robots: dict[str, tuple[RobotFileParser, str | None]] = {}
         self._last: dict[str, float] = {}   # host -> when its last request ended
@@ -185,11 +202,16 @@ class WebClient:
 
     def open(self, origins: Sequence[str]) -> str:
         """The first of `origins` that answers (https before http), its robots.txt read
-        on the way. A site that cannot be reached is worth trying again later."""
+        on the way. A site that cannot be reached is worth trying again later; one
+        whose name leads off the public internet is not (PermanentError)."""
         problems = []
         for origin in origins:
             try:
                 note = self._load_robots(origin)
+            except Refused as exc:
+                raise PermanentError(
+                    f"{origin}: {exc.reason} (NOVAHUNT_SCRAPE_BASE_URL names a local site"
+                    " explicitly)") from exc
             except Unreachable as exc:
                 problems.append(f"{origin}: {exc.reason}")
                 continue
@@ -203,6 +225,8 @@ class WebClient:
         origin = origin_of(url)
         try:
             note = self._load_robots(origin)
+        except Refused as exc:
+            return exc.reason
         except Unreachable as exc:
             note = f"robots.txt: {exc.reason}"
         if note is not None:
@@ -213,14 +237,16 @@ class WebClient:
 
     def fetch(self, url: str, *, visited: Callable[[str], bool] = lambda _: False) -> Page:
         """GET one HTML page, following redirects that stay in scope and lead to a page
-        not `visited` yet. Raises Skipped (or Unreachable) with the reason."""
+        not `visited` yet. Raises Skipped (or Unreachable, Refused) with the reason."""
+        if not self.scope.contains(url):  # a checkpoint written before a scope rule
+            raise Skipped("out of scope", requested=False)
         requested = False
         for _ in range(MAX_REDIRECTS + 1):
             reason = self.disallowed(url)
             if reason is not None:
                 raise Skipped(reason, requested=requested)
             requested = True
-            with self._get(url) as (response, deadline):
+            with self._get(url) as response:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECTS and location:
                     target = normalise_url(urljoin(url, location))
@@ -236,7 +262,7 @@ class WebClient:
                 # no Content-Type at all: let the parser judge
                 if mime and mime not in HTML_TYPES:
                     raise Skipped(f"not HTML ({mime})")
-                return Page(url, self._read(response, deadline), response.charset_encoding)
+                return Page(url, self._read(response), response.charset_encoding)
         raise Skipped(f"more than {MAX_REDIRECTS} redirects")
 
     # -- inside --------------------------------------------------------------------------
@@ -251,6 +277,10 @@ class WebClient:
         rules: list[str] = []   # 4xx, or a redirect we do not follow: no rules
         try:
             status, text = self._robots_txt(f"{origin}/robots.txt")
+        except Refused as exc:
+            parser.parse(_DISALLOW_ALL)
+            self._robots[origin] = (parser, exc.reason)
+            raise
         except Unreachable as exc:
             parser.parse(_DISALLOW_ALL)
             self._robots[origin] = (parser, f"robots.txt: {exc.reason}")
@@ -268,7 +298,7 @@ class WebClient:
 
     def _robots_txt(self, url: str) -> tuple[int, str]:
         for _ in range(MAX_REDIRECTS + 1):
-            with self._get(url) as (response, deadline):
+            with self._get(url) as response:
                 location = response.headers.get("location")
                 target = normalise_url(urljoin(url, location)) if location else None
                 if response.status_code in REDIRECTS and target and self.scope.contains(
@@ -278,12 +308,12 @@ class WebClient:
                 if response.status_code != 200:
                     return response.status_code, ""
                 # RFC 9309: parse at least 500 KiB; what is past the cap is ignored
-                body = self._read(response, deadline, truncate=True)
+                body = self._read(response, truncate=True)
                 return 200, body.decode("utf-8", "replace")
         return 404, ""  # RFC 9309: after too many redirects, treat it as unavailable
 
     @contextmanager
-    def _get(self, url: str) -> Iterator[tuple[httpx.Response, float]]:
+    def _get(self, url: str) -> Iterator[httpx.Response]:
         """One paced, streamed GET; httpx's failures become Skipped."""
         host = urlsplit(url).netloc
         last = self._last.get(host)
@@ -293,12 +323,20 @@ class WebClient:
                 self._pause(wait)
         deadline = time.monotonic() + self.timeout
         try:
-            with self._http.stream("GET", url) as response:
-                yield response, deadline
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # the whole request, headers that trickle included, ends by the deadline
+            with http.deadline(self.timeout, self._interrupt), self._http.stream(
+                    "GET", url) as response:
+                yield response
+        except httpx.ConnectError as exc:
+            if isinstance(exc.__cause__, reach.NotPublic):
+                raise Refused(f"refused: {exc}") from exc
+            raise Unreachable(f"cannot connect ({_describe(exc)})") from exc
+        except httpx.ConnectTimeout as exc:
             raise Unreachable(f"cannot connect ({_describe(exc)})") from exc
         except httpx.TimeoutException as exc:
-            raise Skipped(f"timed out ({_describe(exc)})") from exc
+            raise Skipped(f"still loading after {self.timeout:g}s: stopped reading"
+                          if time.monotonic() >= deadline else
+                          f"timed out ({_describe(exc)})") from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise Skipped(f"failed ({_describe(exc)})") from exc
         finally:
@@ -313,21 +351,21 @@ class WebClient:
             crawl_delay = 0.0
         return max(self.delay, crawl_delay)
 
-    def _read(self, response: httpx.Response, deadline: float, *,
-              truncate: bool = False) -> bytes:
+    def _read(self, response: httpx.Response, *, truncate: bool = False) -> bytes:
+        """The body, decoded, at most `max_bytes` of it; called inside `_get`, so a
+        body that trickles ends at the request's deadline."""
         declared = response.headers.get("content-length", "")
         if not truncate and declared.isdigit() and int(declared) > self.max_bytes:
             raise Skipped(f"larger than {self.max_bytes:,} bytes ({int(declared):,})")
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > self.max_bytes:
-                if truncate:
-                    return bytes(body[:self.max_bytes])
+        if response.is_stream_consumed:  # a transport that hands the body over whole
+            content = response.content     # (httpx.MockTransport in tests): no stream
+            if len(content) > self.max_bytes and not truncate:
                 raise Skipped(f"larger than {self.max_bytes:,} bytes: stopped reading")
-            if time.monotonic() > deadline:
-                raise Skipped(f"still loading after {self.timeout:g}s: stopped reading")
-        return bytes(body)
+            return content[:self.max_bytes]
+        try:
+            return http.read_capped(response, self.max_bytes, truncate=truncate)
+        except http.BodyTooLarge as exc:
+            raise Skipped(f"larger than {exc.limit:,} bytes: stopped reading") from exc
 
 
 def _describe(exc: Exception) -> str:

@@ -18,9 +18,11 @@ Environment, for tests and proxies:
 
 - `NOVAHUNT_SCRAPE_BASE_URL` (e.g. `http://127.0.0.1:8000`) replaces `https://DOMAIN`
   and `http://DOMAIN` as the origin, and then that origin alone is the site;
-  addresses are still matched against DOMAIN;
+  addresses are still matched against DOMAIN. It is the one way to scrape a site on a
+  private or local address: without it only public addresses are reached;
 - `NOVAHUNT_SCRAPE_DELAY`: seconds between requests to one host (default 0.5);
-- `NOVAHUNT_SCRAPE_TIMEOUT`: seconds for one request, body included (default 10).
+- `NOVAHUNT_SCRAPE_TIMEOUT`: seconds for one request, from the lookup to the body's
+  last byte (default 10).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from urllib.parse import urlsplit
 
 from novahunt.config import Settings
 from novahunt.errors import BadInput, ConfigError, TransientError
+from novahunt.inputs.domains import email_on_domain
 from novahunt.providers.records import Contact
 from novahunt.runners.context import HandBack, JobContext
 from novahunt.runners.kind import JobKind, webhook_param
@@ -161,7 +164,7 @@ def run(ctx: JobContext) -> Result:
 
     client = web.WebClient(scope, delay=_seconds(DELAY_ENV, web.DELAY, minimum=0.0),
                            timeout=_seconds(TIMEOUT_ENV, web.TIMEOUT, minimum=0.001),
-                           pause=pause)
+                           pause=pause, interrupt=ctx.check)  # a slow page: cancel, stop
     try:
         return _scrape(ctx, client, domain, params["max_pages"], params["any_domain"])
     finally:
@@ -204,7 +207,7 @@ def _scrape(ctx: JobContext, client: web.WebClient, domain: str, max_pages: int,
             host = urlsplit(page.url).hostname or ""
             today = dt.datetime.now(dt.UTC).date().isoformat()
             for email in found.emails:
-                if email in crawl.found or not (any_domain or web.on_domain(email, domain)):
+                if email in crawl.found or not (any_domain or email_on_domain(email, domain)):
                     continue
                 crawl.found[email] = page.url
                 contacts.append(Contact(email=email, sources=[

@@ -59,18 +59,24 @@ def add(db: Database, delivery_id: str, job_id: int, event: str, url: str, body:
         (delivery_id, job_id, event, url, body, now, now))
 
 
-def claim(db: Database, lease: float, now: float) -> Delivery | None:
-    """Take the most overdue pending delivery; None if none is due. The conditional
-    UPDATE moves `next_at` out by `lease`, so no other sender takes it meanwhile."""
+def claim(db: Database, lease: float, now: float, *, url: str | None = None
+          ) -> Delivery | None:
+    """Take the most overdue pending delivery (to `url`, if given); None if none is
+    due. The conditional UPDATE moves `next_at` out by `lease`, so no other sender
+    takes it meanwhile."""
     due = "status = 'pending' AND next_at <= ?"
-    if db.scalar(f"SELECT 1 FROM webhook_deliveries WHERE {due} LIMIT 1", (now,)) is None:
+    due_params: tuple[Any, ...] = (now,)
+    if url is not None:
+        due, due_params = due + " AND url = ?", (now, url)
+    if db.scalar(f"SELECT 1 FROM webhook_deliveries WHERE {due} LIMIT 1",
+                 due_params) is None:
         return None
     with db.atomic():
         row = db.one(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, next_at = ?"
             f" WHERE id = (SELECT id FROM webhook_deliveries WHERE {due}"
             f" ORDER BY next_at LIMIT 1{db.skip_locked}) AND {due} RETURNING *",
-            (now + lease, now, now))
+            (now + lease, *due_params, *due_params))
     return None if row is None else _delivery(row)
 
 
@@ -92,9 +98,22 @@ def settle(db: Database, claimed: Delivery, status: str, next_at: float,
     return status
 
 
-def next_due_at(db: Database) -> float | None:
-    value = db.scalar("SELECT MIN(next_at) FROM webhook_deliveries WHERE status = 'pending'")
+def next_due_at(db: Database, *, url: str | None = None) -> float | None:
+    if url is None:
+        value = db.scalar(
+            "SELECT MIN(next_at) FROM webhook_deliveries WHERE status = 'pending'")
+    else:
+        value = db.scalar("SELECT MIN(next_at) FROM webhook_deliveries"
+                          " WHERE status = 'pending' AND url = ?", (url,))
     return None if value is None else float(value)
+
+
+def due_urls(db: Database, now: float, limit: int) -> list[str]:
+    """The receivers with a delivery due, the longest waiting first."""
+    rows = db.query(
+        "SELECT url FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ?"
+        " GROUP BY url ORDER BY MIN(next_at) LIMIT ?", (now, limit))
+    return [str(r["url"]) for r in rows]
 
 
 def listing(db: Database, *, status: str | None = None, limit: int = 50) -> list[Delivery]:
