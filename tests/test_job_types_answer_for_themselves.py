@@ -57,7 +57,7 @@ def test_results_are_summarised_and_described_in_their_own_words() -> None:
     assert verify.describe(checked) == "completed: 2 verified, 2 cached, 0 bad syntax"
     assert runners.target(job_of("verify", None, emails=4, source="file:x.txt")) == (
         "4 emails (file:x.txt)")
-    assert runners.target(job_of("enrich", None, target="leads.csv")) == ""
+    assert runners.target(job_of("enrich", None, target="leads.csv")) == "leads.csv"
     scraped: scrape.Result = {
         "domain": "s.example", "pages_fetched": 4, "pages_skipped": 1, "pages_requested": 5,
         "links_left": 0, "emails_found": 2, "emails": [], "found_on": {}}

@@ -16,6 +16,7 @@ import sys
 import time
 
 from novahunt import paths
+from novahunt.inputs.plaintext import clean
 from novahunt.inputs.timeparse import user_time
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,6 +39,14 @@ def _user_clock(seconds: float | None = None) -> time.struct_time:
 class _Formatter(logging.Formatter):
     # the process runs in UTC (timeparse.run_in_utc); a person reads their own clock
     converter = staticmethod(_user_clock)
+
+    # a job's line carries Hunter's and web sites' words, read on a terminal (the
+    # worker's, `tail -f`): no escape sequences, and one record one line
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return clean(super().formatMessage(record))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return clean(super().format(record), lines=True)
 
 
 class _RotatingFile(logging.handlers.RotatingFileHandler):

@@ -23,6 +23,7 @@ from novahunt.cli.common import (
     state,
 )
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import clean, plain
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.errors import BadInput, ProviderError
 
@@ -157,7 +158,7 @@ def _report(created: list[tuple[Job, bool]]) -> None:
                          "(--refresh to ask Hunter again)")
         elif result is not None and how == "email count":
             key = "with no emails at Hunter"
-            lines.append(f"#{job.id} {domain}: completed, {result['note']} "
+            lines.append(f"#{job.id} {domain}: completed, {plain(result['note'])} "
                          "(Email Count, free): no search paid")
         else:
             key = str(job.status)
@@ -178,7 +179,7 @@ def _account(db: Database, settings: Settings) -> Account | None:
     try:
         return account.fetch(db, settings)
     except ProviderError as exc:  # Hunter's answer, not our own database
-        err.print(f"[yellow]could not check your credits: {exc}[/]")
+        err.print(f"[yellow]could not check your credits: {plain(exc)}[/]")
         return None
 
 
@@ -300,15 +301,15 @@ def _check_credits(db: Database, settings: Settings, needing: list[NewJob],
     try:
         estimates = _estimate(db, settings, needing, info)
     except ProviderError as exc:  # Hunter's answer, not our own database
-        err.print(f"[yellow]could not count the emails at Hunter: {exc}[/]")
+        err.print(f"[yellow]could not count the emails at Hunter: {plain(exc)}[/]")
         if info is not None:
             _check_bound(settings, info, needing, yes)
         return None
     counts = {e.domain: e.emails for e in estimates if e.emails is not None}
     for e in estimates:
         if e.refused:
-            err.print(f"{e.domain}: Hunter would not count it ({e.refused})", style="yellow",
-                      markup=False)
+            err.print(plain(f"{e.domain}: Hunter would not count it ({e.refused})"),
+                      style="yellow")
     total = sum(e.credits for e in estimates)
     message = _costs(estimates, info)
     if left is not None:
@@ -372,7 +373,8 @@ def _dry_run(db: Database, settings: Settings, specs: list[NewJob], as_json: boo
         if e.cached:
             line = f"{e.domain}: served from state.db, 0 {unit}"
         elif e.refused:
-            line = f"{e.domain}: not counted ({e.refused}), at most {_many(e.credits, unit)}"
+            line = clean(f"{e.domain}: not counted ({e.refused}), "
+                         f"at most {_many(e.credits, unit)}")
         elif e.emails == 0:
             line = (f"{e.domain}: {'no matching' if e.at_most else 'no'} emails at Hunter, "
                     f"0 {unit}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
@@ -10,13 +9,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from novahunt.cli.plain import PlainConsole, to_json
+
 if TYPE_CHECKING:
     from novahunt.config import Settings
     from novahunt.state.db import Database
 
-# rich honours NO_COLOR and draws no colours or live bars when not on a terminal
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# rich honours NO_COLOR and draws no colours or live bars when not on a terminal; no
+# :emoji: codes, and no control characters in anything printed (see cli/plain.py)
+out = PlainConsole(highlight=False, soft_wrap=True, emoji=False)
+err = PlainConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 quiet_console = Console(quiet=True)
 verbosity = {"quiet": False, "verbose": False}
 
@@ -49,4 +51,4 @@ def state() -> tuple[Database, Settings]:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(to_json(value) + "\n")

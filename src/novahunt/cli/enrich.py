@@ -8,6 +8,7 @@ import typer
 
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import plain
 from novahunt.cli.webhooks import WEBHOOK
 
 
@@ -39,9 +40,12 @@ def enrich(
 
     The output has the input's rows and columns, in order, plus enriched_email,
     enriched_confidence, enriched_source, verify_status, verify_result and enrich_note
-    (why a row was skipped, by row number). Example:
+    (why a row was skipped, by row number). An address the Email Finder gives on another
+    domain than the lead's is only named in enrich_note. CSV cells that a spreadsheet
+    would run as a formula get a leading '. Example:
     novahunt enrich leads.csv -o leads.enriched.csv --verify --follow
     """
+    from novahunt.inputs.exports import check_writable
     from novahunt.inputs.leads import read_leads
     from novahunt.queue import dispatch
     from novahunt.runners import enrich as enrich_runner
@@ -51,6 +55,7 @@ def enrich(
                               "name": name_column, "domain": domain_column,
                               "email": email_column})
     target = output or file.with_name(f"{file.stem}.enriched.csv")
+    check_writable(target)  # before the first Email Finder call is paid for
     db, settings = state()
     spec = enrich_runner.plan(settings, leads, target, verify=verify, priority=priority,
                               tags=tag or [], webhook=webhook)
@@ -59,14 +64,14 @@ def enrich(
         print_json([{"id": job.id, "rows": job.params["rows"], "output": str(target),
                      "status": str(job.status)}])
     else:
-        out.print(f"#{job.id} enrich {job.params['rows']} rows of {file} -> {target}: "
-                  f"{job.status}")
+        out.print(plain(f"#{job.id} enrich {job.params['rows']} rows of {file} -> {target}: "
+                        f"{job.status}"))
     if follow:
         code = follow_jobs(db, settings, [job.id], err if json_ else out)
         result = enrich_runner.KIND.result(jobs.get(db, job.id))
         if result and not json_:
-            out.print(enrich_runner.report(result))
+            out.print(plain(enrich_runner.report(result)))
             for note in result["skipped_rows"][:10]:
-                err.print(f"  skipped {note}")
+                err.print(plain(f"  skipped {note}"))
         if code:
             raise typer.Exit(code)

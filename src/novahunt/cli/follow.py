@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from novahunt.cli.common import err, out, progress_console
+from novahunt.cli.plain import plain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,5 +61,5 @@ def follow_jobs(db: Database, settings: Settings, ids: Sequence[int],
             embedded.stop()
     bad = [j for j in ended if j.status is not Status.COMPLETED]
     for job in bad:
-        err.print(f"job {job.id} {job.status}: {job.error or ''}".rstrip(": "))
+        err.print(plain(f"job {job.id} {job.status}: {job.error or ''}".rstrip(": ")))
     return 1 if bad else 0

@@ -10,6 +10,7 @@ import typer
 
 from novahunt.cli.common import out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import plain
 from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
 
@@ -84,7 +85,8 @@ def show(
     if json_:
         print_json(jobs.to_dict(job))
         return
-    out.print(f"[bold]job {job.id}[/] {job.type} {_target(job)}")
+    # targets, errors, results and event messages come from outside: plain text
+    out.print(f"[bold]job {job.id}[/] {plain(job.type)} {plain(_target(job))}")
     rows = [
         ("status", f"{job.status} ({describe(job)})"),
         ("priority", str(job.priority)),
@@ -100,10 +102,10 @@ def show(
         rows += [(f"result.{k}", str(v)) for k, v in job.result.items()]
     for key, value in rows:
         if value:
-            out.print(f"  {key:<22} {value}")
+            out.print(f"  {key:<22} {plain(value)}")
     out.print("  events:")
     for e in job.events:
-        out.print(f"    {jobs.iso(e.at)}  {e.kind:<12} {e.message}")
+        out.print(plain(f"    {jobs.iso(e.at)}  {e.kind:<12} {e.message}"))
 
 
 @app.command("follow")
@@ -125,7 +127,7 @@ def cancel(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 
     db, _ = state()
     for job, outcome in jobs.request_cancel(db, job_ids):
-        out.print(f"#{job.id} {_target(job)}: {outcome}")
+        out.print(plain(f"#{job.id} {_target(job)}: {outcome}"))
 
 
 @app.command("retry")
@@ -135,7 +137,7 @@ def retry(job_ids: list[int] = typer.Argument(..., help="Job ids.")) -> None:
 
     db, _ = state()
     for job in dispatch.retry(db, job_ids):
-        out.print(f"#{job.id} {_target(job)}: queued again")
+        out.print(plain(f"#{job.id} {_target(job)}: queued again"))
 
 
 @app.command("cleanup")

@@ -107,7 +107,10 @@ def run(argv: list[str] | None = None) -> int:
         # return value instead of an exception
         returned = _command()(args=argv, prog_name="novahunt", standalone_mode=False)
     except NovahuntError as exc:
-        sys.stderr.write(f"novahunt: error: {exc}\n")
+        from novahunt.inputs.plaintext import clean
+
+        # a message can carry Hunter's or a file's text: no terminal commands in it
+        sys.stderr.write(f"novahunt: error: {clean(exc)}\n")
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -126,9 +129,11 @@ def run(argv: list[str] | None = None) -> int:
             raise
         import traceback
 
+        from novahunt.inputs.plaintext import clean
+
         sys.stderr.write(
             f"novahunt: internal error (set NOVAHUNT_DEBUG=1 for details): "
-            f"{traceback.format_exc(limit=0).strip()}\n"
+            f"{clean(traceback.format_exc(limit=0).strip())}\n"
         )
         return 1
     return returned if isinstance(returned, int) else 0

@@ -9,6 +9,7 @@ import typer
 
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import plain
 from novahunt.cli.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
@@ -39,11 +40,11 @@ def _submit(spec: NewJob, answer: Callable[[Job], str | None], follow: bool,
         print_json([{"id": job.id, "target": job.params["target"], "status": str(job.status),
                      "created": created, "result": job.result}])
     else:
-        out.print(_line(job, created, answer))
+        out.print(plain(_line(job, created, answer)))
     if follow and not job.finished:
         code = follow_jobs(db, settings, [job.id], err if json_ else out)
         if not json_:
-            out.print(_line(jobs.get(db, job.id), True, answer))
+            out.print(plain(_line(jobs.get(db, job.id), True, answer)))
         if code:
             raise typer.Exit(code)
 

@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from novahunt import runners
+from novahunt.cli.plain import plain
 from novahunt.state import jobs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, Status
@@ -99,14 +100,17 @@ def _follow_bars(db: Database, ids: list[int], console: Console,
         while True:
             current = _poll(db, ids, ended)
             for job in current:
+                # a job's target, error and messages come from outside: plain text
                 style = _STYLE.get(job.status, "")
-                state = f"[{style}]{describe(job)}[/]" if style else describe(job)
+                text = plain(describe(job))
+                state = f"[{style}]{text}[/]" if style else text
                 total = job.progress_total
                 done = job.progress_current
                 if job.status is Status.COMPLETED and total is None:
                     total = done = 1
                 if job.id not in tasks:
-                    tasks[job.id] = bars.add_task(label(job), total=total, state=state)
+                    tasks[job.id] = bars.add_task(plain(label(job)), total=total,
+                                                  state=state)
                 bars.update(tasks[job.id], completed=done, total=total, state=state)
             if not bars.live.is_started:
                 bars.start()
@@ -135,7 +139,7 @@ def _follow_plain(db: Database, ids: list[int], console: Console,
             if last is None or last[0] != text or moved:
                 total = job.progress_total
                 count = f" {job.progress_current}/{total}" if total else ""
-                console.print(f"{label(job)}: {text}{count}", highlight=False,
+                console.print(plain(f"{label(job)}: {text}{count}"), highlight=False,
                               soft_wrap=True)
                 seen[job.id] = (text, now)
         if all(j.finished for j in current) and not _follow_ups(ids, current):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 import typer
 
 from novahunt.cli.common import err, out, state
+from novahunt.cli.plain import plain, to_json
 from novahunt.cli.table import write_table
 from novahunt.errors import BadInput
 
@@ -35,37 +36,46 @@ def results(
 ) -> None:
     """Show the contacts collected for DOMAIN, with their verification.
 
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @) get a
+    leading '; JSON keeps the values as they are. -o replaces FILE only once the whole
+    export is written.
+
     Example: novahunt results stripe.com --format csv -o stripe.csv
     """
     from novahunt.inputs.domains import normalise_domain
+    from novahunt.inputs.exports import atomic_output, check_writable
     from novahunt.state import contacts
 
     if format_ not in FORMATS:
         raise BadInput(f"--format must be one of {', '.join(FORMATS)}")
     name = normalise_domain(domain)
+    if output is not None:
+        check_writable(output)
     db, _ = state()
     rows = contacts.iter_contacts(db, name)
     with ExitStack() as stack:
         fh: IO[str] = sys.stdout
-        if output is not None:
-            try:
-                fh = stack.enter_context(output.open("w", encoding="utf-8", newline=""))
-            except OSError as exc:
-                raise BadInput(f"cannot write {output}: {exc.strerror}") from None
+        if output is not None:  # an earlier export stays whole if this one fails
+            fh = stack.enter_context(atomic_output(output))
         count = _write(format_, rows, fh, to_terminal=output is None)
     if count == 0 and format_ == "table":
         err.print(f"no contacts for {name} yet: `novahunt collect {name}` collects them")
     elif output is not None:
-        err.print(f"wrote {count} contacts to {output}")
+        err.print(plain(f"wrote {count} contacts to {output}"))
 
 
 
 def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
            to_terminal: bool) -> int:
     """Stream rows to `fh` in the format; returns how many were written."""
+    from novahunt.inputs.exports import DictCsvWriter
+
+    # JSON on a terminal: the same values, with what the terminal would act on escaped
+    dumps = partial(to_json, indent=None) if to_terminal else partial(
+        json.dumps, ensure_ascii=False)
     count = 0
     if format_ == "csv":
-        writer = csv.DictWriter(fh, FIELDS, extrasaction="ignore")
+        writer = DictCsvWriter(fh, FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             # the domain's list in one cell, space-separated; JSON keeps it a list
@@ -73,13 +83,12 @@ def _write(format_: str, rows: Iterator[dict[str, Any]], fh: IO[str], *,
             count += 1
     elif format_ == "jsonl":
         for row in rows:
-            fh.write(json.dumps({k: row[k] for k in FIELDS}, ensure_ascii=False) + "\n")
+            fh.write(dumps({k: row[k] for k in FIELDS}) + "\n")
             count += 1
     elif format_ == "json":
         fh.write("[")
         for row in rows:
-            fh.write(("," if count else "") + "\n  " + json.dumps(
-                {k: row[k] for k in FIELDS}, ensure_ascii=False))
+            fh.write(("," if count else "") + "\n  " + dumps({k: row[k] for k in FIELDS}))
             count += 1
         fh.write("\n]\n" if count else "]\n")
     else:

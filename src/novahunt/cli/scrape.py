@@ -8,6 +8,7 @@ import typer
 
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import plain
 from novahunt.cli.webhooks import WEBHOOK
 
 if TYPE_CHECKING:
@@ -67,13 +68,11 @@ def scrape(
 
 
 def _report(job: Job) -> None:
-    from rich.markup import escape
-
     from novahunt.runners import scrape as scrape_runner
 
     result = scrape_runner.KIND.result(job)
     if result is None:
         return
-    out.print(f"#{job.id} {result['domain']}: {scrape_runner.summary(result)}")
-    for email, page in result["found_on"].items():
-        out.print(f"  {escape(email)}  [dim]{escape(page)}[/]")
+    out.print(plain(f"#{job.id} {result['domain']}: {scrape_runner.summary(result)}"))
+    for email, page in result["found_on"].items():  # a web site's own text: plain
+        out.print(f"  {plain(email)}  [dim]{plain(page)}[/]")

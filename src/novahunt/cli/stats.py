@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from novahunt.cli.common import err, out, print_json, state
+from novahunt.cli.plain import plain
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +51,8 @@ def _render(d: dict[str, Any], since: str) -> None:
     for col in ("PROVIDER", "ENDPOINT", "STATUS", "REQUESTS", "CREDITS"):
         table.add_column(col)
     for r in d["requests"]:
-        table.add_row(r["provider"], r["endpoint"], str(r["status"] or "no answer"),
+        table.add_row(plain(r["provider"]), plain(r["endpoint"]),
+                      str(r["status"] or "no answer"),
                       str(r["count"]), credits_text(r["credits"]))
     if d["requests"]:
         out.print(table)
@@ -76,13 +78,14 @@ def _render(d: dict[str, Any], since: str) -> None:
                   f"{q['running']} running"),
     ]
     for key, reason in d["paused"].items():
-        lines.append(("paused", f"{key} (jobs wait for these credits): {reason}"))
+        # a pause's reason is Hunter's own words
+        lines.append(("paused", plain(f"{key} (jobs wait for these credits): {reason}")))
     for key, value in lines:
         out.print(f"  {key:<14} {value}")
     out.print(f"  {'workers':<14} {len(d['workers'])} live")
     for w in d["workers"]:
         running = ", ".join(f"#{j['id']} {j['target']}" for j in w["running"]) or "idle"
-        out.print(f"    {w['id']} ({w['threads']} threads): {running}")
+        out.print(plain(f"    {w['id']} ({w['threads']} threads): {running}"))
 
 
 def account(
@@ -126,7 +129,9 @@ def account(
     if json_:
         print_json(data)
         return
-    out.print(f"plan {info.plan_name or '?'} (key {data['key']}), resets {info.reset_date or '?'}")
+    # the plan's name and dates are Hunter's text
+    out.print(plain(f"plan {info.plan_name or '?'} (key {data['key']}), "
+                    f"resets {info.reset_date or '?'}"))
     if info.single_credit:
         used = "?" if info.credits_used is None else credits_text(info.credits_used)
         of = "" if info.credits_available is None else (
@@ -144,7 +149,7 @@ def account(
     if woken is not None:
         out.print(f"credits are back: {woken} waiting job(s) resume")
     for kind, reason in account_core.paused_kinds(db).items():
-        out.print(f"  paused         {kind} credits: jobs wait ({reason})")
+        out.print(plain(f"  paused         {kind} credits: jobs wait ({reason})"))
 
 
 def resume(
@@ -173,7 +178,8 @@ def resume(
             out.print(f"resumed {r.kind}{left}: {r.woken} job(s) waiting for {r.kind} "
                       "credits are due now")
         else:
-            err.print(f"no {r.kind} credits left until {r.reset_date or 'the plan resets'};"
-                      " jobs stay waiting (`novahunt resume --force` lifts the pause anyway)")
+            err.print(plain(f"no {r.kind} credits left until "
+                            f"{r.reset_date or 'the plan resets'}; jobs stay waiting "
+                            "(`novahunt resume --force` lifts the pause anyway)"))
     if not any(r.lifted for r in done):
         raise typer.Exit(1)

@@ -3,7 +3,8 @@
 rich's Table measures and lays out every cell before printing the first line: 50 jobs
 took 60 ms, a 5,000-contact `results` 5 s. Here the column widths come from the first
 rows (each capped), the rows stream out as they come, and a longer cell is cut with an
-ellipsis. Only the header goes through rich, for its bold.
+ellipsis. Only the header goes through rich, for its bold. Cells come from outside
+(names, positions, targets): each is cleaned of control characters first (cli/plain.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from typing import IO
 
 from rich.console import Console
+
+from novahunt.cli.plain import clean
 
 SAMPLE = 200   # rows read ahead to size the columns
 GAP = "  "
@@ -26,7 +29,7 @@ def write_table(console: Console, headers: Sequence[str], rows: Iterable[Sequenc
                 *, caps: Sequence[int | None] = (), file: IO[str] | None = None) -> int:
     """Print `rows` under `headers`, the last column unpadded; returns the row count.
     `caps[i]` is the widest column i may get (None: no limit)."""
-    stream = iter(rows)
+    stream = ([clean(cell) for cell in row] for row in rows)
     head = list(itertools.islice(stream, SAMPLE))
     if not head:
         return 0

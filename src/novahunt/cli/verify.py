@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ import typer
 
 from novahunt.cli.common import FOLLOW, JSON, PRIORITY, TAG, err, out, print_json, state
 from novahunt.cli.follow import follow_jobs
+from novahunt.cli.plain import plain, to_json
 from novahunt.cli.webhooks import WEBHOOK
 from novahunt.errors import BadInput
 
@@ -54,7 +55,8 @@ def verify(
     Example: novahunt verify --file leads.csv --follow -o leads.verified.csv
     """
     from novahunt.inputs.domains import normalise_domain
-    from novahunt.inputs.leads import check_writable, read_emails
+    from novahunt.inputs.exports import check_writable
+    from novahunt.inputs.leads import read_emails
     from novahunt.inputs.timeparse import parse_duration
     from novahunt.queue import dispatch
     from novahunt.runners import verify as verify_runner
@@ -117,7 +119,7 @@ def _write_output(db: Database, listing: EmailList | None, values: list[str],
                 iso_ts(v.last_verified_at), v.reason or ""]
 
     rows = write_with_columns(listing, output, COLUMNS, columns)
-    err.print(f"wrote {rows} rows to {output}")
+    err.print(plain(f"wrote {rows} rows to {output}"))
 
 
 def list_verifications(
@@ -130,8 +132,12 @@ def list_verifications(
 ) -> None:
     """Show the verification cache: what each address verified as, and when.
 
+    CSV cells that a spreadsheet would run as a formula get a leading '; -o replaces FILE
+    only once it is written whole.
+
     Example: novahunt verifications --status invalid --format csv -o invalid.csv
     """
+    from novahunt.inputs.exports import DictCsvWriter, atomic_output, check_writable
     from novahunt.inputs.timeparse import iso_ts
     from novahunt.state import verifications
 
@@ -140,6 +146,8 @@ def list_verifications(
     fmt = "json" if json_ else format_
     if fmt not in ("table", "csv", "json"):
         raise BadInput("--format must be table, csv or json")
+    if output is not None:
+        check_writable(output)
     db, _ = state()
     wanted = [a.strip().lower() for a in addresses or []]
     rows = [
@@ -149,17 +157,12 @@ def list_verifications(
          "last_verified_at": iso_ts(v.last_verified_at), "asked_count": v.asked_count}
         for v in verifications.listing(db, wanted, status, limit)
     ]
-    try:
-        fh = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise BadInput(f"cannot write {output}: {exc.strerror or exc}") from None
-    try:
+    with ExitStack() as stack:
+        fh = sys.stdout if output is None else stack.enter_context(atomic_output(output))
         if fmt == "json":
-            import json
-
-            fh.write(json.dumps(rows, indent=2) + "\n")
+            fh.write(to_json(rows) + "\n")
         elif fmt == "csv":
-            writer = csv.DictWriter(fh, COLUMNS_CACHE)
+            writer = DictCsvWriter(fh, COLUMNS_CACHE)
             writer.writeheader()
             writer.writerows(rows)
         else:
@@ -168,17 +171,15 @@ def list_verifications(
             table = Table(box=None, header_style="bold")
             for col in ("EMAIL", "STATUS", "RESULT", "SCORE", "VERIFIED", "ASKED", "WHY"):
                 table.add_column(col, overflow="fold")
-            for r in rows:
-                table.add_row(str(r["email"]), str(r["status"]), str(r["result"] or ""),
-                              "" if r["score"] is None else str(r["score"]),
-                              str(r["last_verified_at"] or ""), str(r["asked_count"]),
-                              str(r["reason"] or ""))
+            for r in rows:  # rich reads a str cell as markup: every cell plain
+                table.add_row(*(plain(cell) for cell in (
+                    r["email"], r["status"], r["result"] or "",
+                    "" if r["score"] is None else r["score"], r["last_verified_at"] or "",
+                    r["asked_count"], r["reason"] or "")))
             if rows:
                 out.print(table)
             else:
                 err.print("no verifications yet: `novahunt verify EMAIL` verifies one")
-    finally:
-        if output is not None:
-            fh.close()
-            err.print(f"wrote {len(rows)} verifications to {output}")
+    if output is not None:
+        err.print(plain(f"wrote {len(rows)} verifications to {output}"))
 

@@ -39,9 +39,9 @@ def list_(
 
     Example: novahunt webhooks list --status failed --json
     """
-    from rich.markup import escape
     from rich.table import Table
 
+    from novahunt.cli.plain import plain
     from novahunt.inputs.urls import redact
     from novahunt.state import outbox
 
@@ -61,7 +61,7 @@ def list_(
         last = str(d.last_status or "") if d.last_error is None else d.last_error
         table.add_row(d.id[:12], str(d.job_id or ""), d.event, d.status, str(d.attempts),
                       _when(d.next_at) if d.status == "pending" else "",
-                      escape(last[:60]), escape(redact(d.url)))
+                      plain(last[:60]), plain(redact(d.url)))
     out.print(table)
 
 
@@ -73,8 +73,7 @@ def test(
 
     Exits 1 unless the receiver answered 2xx. Example: novahunt webhooks test https://hooks.example.com/novahunt
     """
-    from rich.markup import escape
-
+    from novahunt.cli.plain import plain
     from novahunt.inputs.urls import redact, scrub
     from novahunt.worker import webhooks
 
@@ -87,7 +86,7 @@ def test(
     signed = "signed" if settings.webhook_secret else (
         "unsigned: set NOVAHUNT_WEBHOOK_SECRET to sign")
     if answer.ok:
-        out.print(f"HTTP {answer.status} from {escape(redact(target))} ({signed})")
+        out.print(f"HTTP {answer.status} from {plain(redact(target))} ({signed})")
         return
-    err.print(f"failed: {escape(scrub(answer.error or '', target))} ({signed})")
+    err.print(f"failed: {plain(scrub(answer.error or '', target))} ({signed})")
     raise typer.Exit(1)

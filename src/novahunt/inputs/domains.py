@@ -270,3 +270,15 @@ def read_domain_file(path: Path) -> list[tuple[int, str]]:
             seen.add(domain)
             result.append((lineno, domain))
     return result
+
+
+def email_on_domain(email: str, domain: str) -> bool:
+    """Whether `email` is an address of `domain` (normalised) or of one of its subdomains."""
+    local, at, host = email.rpartition("@")
+    if not (local and at):
+        return False
+    try:
+        name = normalise_domain(host)
+    except BadInput:
+        return False
+    return name == domain or name.endswith("." + domain)

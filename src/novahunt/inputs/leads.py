@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from novahunt.errors import BadInput
+from novahunt.inputs.exports import CsvWriter, atomic_output, restore
 
 MAX_ROWS = 100_000
 MAX_ENRICH_ROWS = 10_000
@@ -48,6 +48,12 @@ def _read_text(path: Path) -> str:
         raise BadInput(f"{path}:{line}: not UTF-8 text (save the file as UTF-8)") from None
 
 
+def _rows(text: str, delimiter: str) -> list[list[str]]:
+    # a CSV novahunt wrote comes back as it was: `'=x@a.com` is `=x@a.com` again
+    return [[restore(cell) for cell in row]
+            for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+
+
 def _find_column(header: list[str], wanted: str | None, path: Path) -> int | None:
     lowered = [h.strip().lower() for h in header]
     if wanted is not None:
@@ -68,7 +74,7 @@ def read_emails(path: Path, column: str | None = None) -> EmailList:
     text = _read_text(path)
     first = text.split("\n", 1)[0]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = _rows(text, delimiter)
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise BadInput(f"{path}: the file is empty")
@@ -90,13 +96,10 @@ def read_emails(path: Path, column: str | None = None) -> EmailList:
 def write_with_columns(source: EmailList, out: Path, names: list[str],
                        values: Callable[[str], Iterable[object]]) -> int:
     """Write the input's rows, in order, with `names` columns added from
-    `values(normalised email)`. Returns the number of rows written."""
-    try:
-        fh = out.open("w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise BadInput(f"cannot write {out}: {exc.strerror}") from None
-    with fh:
-        writer = csv.writer(fh, delimiter=source.dialect)
+    `values(normalised email)`, whole or not at all, no cell a formula. Returns the
+    number of rows written."""
+    with atomic_output(out) as fh:
+        writer = CsvWriter(fh, delimiter=source.dialect)
         header = source.header if source.header is not None else ["email"]
         writer.writerow([*header, *names])
         for row in source.rows:
@@ -130,8 +133,7 @@ def read_leads(path: Path, mapping: dict[str, str | None]) -> Leads:
     text = _read_text(path)
     first = text.split("\n", 1)[0]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)
-            if any(c.strip() for c in r)]
+    rows = [r for r in _rows(text, delimiter) if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise BadInput(f"{path}: no rows under the header")
     header = rows[0]
@@ -154,11 +156,3 @@ def read_leads(path: Path, mapping: dict[str, str | None]) -> Leads:
                        "(--first-column, --last-column, --name-column)")
     return Leads(path, header, columns, delimiter, rows[1:])
 
-
-def check_writable(path: Path) -> None:
-    """Refuse an output path that cannot be written, before any work is paid for."""
-    folder = path.expanduser().resolve().parent
-    if not folder.is_dir():
-        raise BadInput(f"cannot write {path}: no folder {folder}")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise BadInput(f"cannot write {path}: permission denied")

@@ -4,15 +4,17 @@ For a row without an email: a contact already in state.db with that name, or a f
 Email Finder answer on record, costs nothing; then (with `verify`) the domain's pattern
 candidates, verified through the cache; then Hunter's Email Finder. Each row's outcome
 is committed with the row's item, so a crash resumes at the next row and no row is paid
-for twice. Rows without a usable name or domain are reported by row number. The output
-file is written from the stored rows when the job completes.
+for twice. Rows without a usable name or domain are reported by row number. An address
+on another domain than the lead's (a Finder answer, a contact stored earlier) is never
+the lead's email: the row's note names it. The output file is written from the stored
+rows when the job completes, whole or not at all, no cell a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import time
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
@@ -20,7 +22,8 @@ from typing import Any, TypedDict
 from novahunt.config import Settings
 from novahunt.errors import BadInput, DataClaimed, ItemRefused
 from novahunt.inputs import names
-from novahunt.inputs.domains import normalise_domain
+from novahunt.inputs.domains import email_on_domain, normalise_domain
+from novahunt.inputs.exports import CsvWriter, atomic_output
 from novahunt.inputs.leads import MAX_ENRICH_ROWS, Leads
 from novahunt.providers.records import Contact
 from novahunt.runners import find as find_runner
@@ -96,19 +99,22 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
         return "skipped", {"note": f"row {number}: no usable domain ({raw_domain[:40]!r})"}
 
     known = contacts.contact_by_name(ctx.db, domain, first, last)
-    if known is not None:
+    if known is not None and email_on_domain(known["email"], domain):
         return "found", {"email": known["email"], "confidence": known["confidence"],
                          "source": f"state.db ({known['source']})",
                          **{k: known[k] for k in PERSON_COLUMNS}}
     lookup = contacts.person_lookup(ctx.db, domain, first, last,
                                  time.time() - ctx.settings.freshness)
+    missed = "Email Finder found nobody"
     if lookup is not None:
-        if lookup.email:
+        if lookup.email and email_on_domain(lookup.email, domain):
             return "found", {"email": lookup.email, "confidence": lookup.score,
                              "source": f"state.db ({lookup.source})",
                              **find_runner.person_fields(lookup)}
+        if lookup.email:  # remembered before addresses elsewhere were refused
+            missed = find_runner.elsewhere(lookup.email, domain)
         if not p["verify"]:
-            return "not_found", {"note": "Email Finder found nobody (remembered)"}
+            return "not_found", {"note": f"{missed} (remembered)"}
     if p["verify"]:
         facts = contacts.domain_facts(ctx.db, domain) or {}
         for candidate in names.candidates(first, last, domain, facts.get("pattern"))[:6]:
@@ -126,7 +132,7 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
             if checked is not None and checked.status == "accept_all":
                 break  # every candidate would look deliverable: ask the Finder
         if lookup is not None:
-            return "not_found", {"note": "no pattern candidate verified; Finder found nobody"}
+            return "not_found", {"note": f"no pattern candidate verified; {missed}"}
     try:
         answer = ctx.call(partial(ctx.hunter().email_finder, domain, first, last),
                           endpoint="email-finder")
@@ -136,8 +142,9 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
         return ("claimed" if isinstance(exc, DataClaimed) else "refused"), {
             "note": str(exc)}
     with ctx.db.atomic():
-        # the lookup and the contact with all the Finder said, its verification included
         lookup = find_runner.remember(ctx.db, answer, first, last, ctx.job.id)
+    if lookup.email is None and answer.email:
+        return "not_found", {"note": find_runner.elsewhere(answer.email, domain)}
     if answer.email:
         return "found", {"email": answer.email, "confidence": answer.score,
                          "source": "hunter email finder", **find_runner.person_fields(lookup)}
@@ -174,9 +181,8 @@ def write_output(ctx: JobContext, out: Path) -> Path:
     p = ctx.job.params
     rows = list(items.outputs(ctx.db, ctx.job.id))
     found = verifications.lookup(ctx.db, [o["email"] for _, o in rows if o and o.get("email")])
-    tmp = out.with_name(out.name + ".partial")
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter=p["delimiter"])
+    with atomic_output(out) as fh:  # a crash mid-write leaves no half file
+        writer = CsvWriter(fh, delimiter=p["delimiter"])
         writer.writerow([*p["header"], *COLUMNS])
         for value, o in rows:
             o = o or {}
@@ -186,7 +192,6 @@ def write_output(ctx: JobContext, out: Path) -> Path:
                              o.get("source") or "",
                              *(o.get(k) or "" for k in PERSON_COLUMNS), v.status if v else "",
                              (v.result or "") if v else "", o.get("note") or ""])
-    tmp.replace(out)  # all or nothing: a crash mid-write leaves no half file
     return out
 
 
@@ -212,4 +217,9 @@ def _refused(result: Result) -> str:
     return f", {result['refused']} refused by Hunter" if result.get("refused") else ""
 
 
-KIND = JobKind(TYPE, run, summary, describe)
+def target(params: Mapping[str, Any]) -> str:
+    """The leads file's name, for `jobs list` and the bars."""
+    return str(params.get("target") or "")
+
+
+KIND = JobKind(TYPE, run, summary, describe, target=target)

@@ -6,12 +6,14 @@ the freshness window costs nothing; a found address becomes a contact of the dom
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from functools import partial
 from typing import Any, NotRequired, TypedDict
 
 from novahunt.config import Settings
 from novahunt.errors import ItemRefused
+from novahunt.inputs.domains import email_on_domain
 from novahunt.providers.records import Contact, FinderResult
 from novahunt.runners.context import JobContext
 from novahunt.runners.kind import JobKind, webhook_param
@@ -46,6 +48,7 @@ class Result(TypedDict):
     api_calls: int
     credits: float
     refused: NotRequired[str]        # Hunter refused this person: why
+    note: NotRequired[str]           # the Finder named an address on another domain
     saved_credits: NotRequired[int]  # served from state.db when planned
 
 
@@ -53,11 +56,22 @@ def person_fields(lookup: contacts.PersonLookup) -> dict[str, Any]:
     return {name: getattr(lookup, name) for name in PERSON_FIELDS}
 
 
+def elsewhere(email: str, domain: str) -> str:
+    return (f"Email Finder's address {email!r} is on another domain than {domain}: "
+            "not kept as this person's email")
+
+
 def remember(db: Database, answer: FinderResult, first: str, last: str,
              job_id: int | None) -> contacts.PersonLookup:
     """Keep a Finder answer, inside the caller's transaction: the lookup (a miss too), and
     the person found as a contact of the domain with all Hunter said, its verdict
-    included, so a later verification of the address is not paid for again."""
+    included, so a later verification of the address is not paid for again.
+
+    An address on another domain than the one asked about (even a formula like
+    `=hyperlink@x.com`) is nobody's contact here: it is remembered as a miss, so it is
+    paid for once, and the caller names it in a note."""
+    if answer.email is not None and not email_on_domain(answer.email, answer.domain):
+        answer = dataclasses.replace(answer, email=None, score=None)
     lookup = contacts.PersonLookup(
         answer.domain, first, last, answer.email, answer.score, SOURCE, job_id, time.time(),
         position=answer.position, company=answer.company, linkedin=answer.linkedin,
@@ -132,7 +146,10 @@ def run(ctx: JobContext) -> Result:
     with ctx.db.atomic():
         lookup = remember(ctx.db, answer, first, last, ctx.job.id)
         ctx.commit({"done": True}, Progress(1, 1, "done"))
-    return _result(lookup, cached=False, **ctx.usage())
+    result = _result(lookup, cached=False, **ctx.usage())
+    if lookup.email is None and answer.email:
+        result["note"] = elsewhere(answer.email, domain)
+    return result
 
 
 # -- what the rest asks about a find job -------------------------------------------------
@@ -143,7 +160,7 @@ def summary(result: Result) -> str:
     who = f"{result['first_name']} {result['last_name']} at {result['domain']}"
     if result.get("refused"):
         return f"{who}: {result['refused']}"
-    return f"{who}: {result.get('email') or 'no address found'}"
+    return f"{who}: {result.get('email') or result.get('note') or 'no address found'}"
 
 
 def describe(result: Result) -> str:
@@ -164,7 +181,7 @@ def answer(job: Job) -> str | None:
         if about:
             found += ": " + ", ".join(about)
     else:
-        found = result.get("refused") or "no address found"
+        found = result.get("refused") or result.get("note") or "no address found"
     return found + (" (from state.db, no API call)" if result.get("cached") else "")
 
 KIND = JobKind(TYPE, run, summary, describe)
