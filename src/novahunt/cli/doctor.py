@@ -27,8 +27,7 @@ def doctor(
 
     Example: novahunt doctor --json
     """
-    from rich.markup import escape
-
+    from novahunt.cli.plain import plain
     from novahunt.ops import doctor as doctor_core
 
     checks = doctor_core.run()
@@ -38,7 +37,7 @@ def doctor(
         width = max(len(c.check) for c in checks)
         for c in checks:
             colour = _COLOUR[str(c.status)]
-            out.print(f"[{colour}]{c.status!s:<4}[/] {c.check:<{width}}  {escape(c.message)}")
+            out.print(f"[{colour}]{c.status!s:<4}[/] {c.check:<{width}}  {plain(c.message)}")
     code = doctor_core.exit_code(checks)
     if code:
         raise typer.Exit(code)

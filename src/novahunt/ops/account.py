@@ -58,17 +58,20 @@ def price(plan: Account | None, kind: str) -> float:
     return 0.5 if kind == VERIFICATION and plan is not None and plan.single_credit else 1.0
 
 
-def fetch(db: Database, settings: Settings) -> Account:
-    """Ask Hunter for the account (free) and keep the answer as the known plan."""
+def fetch(db: Database, settings: Settings, *, keep: bool = True) -> Account:
+    """Ask Hunter for the account (free) and keep the answer as the known plan; with
+    `keep=False` nothing is written (doctor only reports, also on a full disk)."""
     from novahunt.providers.hunter import HunterClient  # httpx: only when asking Hunter
 
     def record(call: CallRecord) -> None:
-        ledger.record_call(db, call, None)
+        if keep:
+            ledger.record_call(db, call, None)
 
     with HunterClient(settings.require_key(), settings.hunter_url,
                       timeout=settings.http_timeout, on_call=record) as client:
         info = client.account()
-    remember(db, info)
+    if keep:
+        remember(db, info)
     return info
 
 

@@ -30,9 +30,9 @@ from novahunt.errors import (
 )
 from novahunt.inputs.urls import redact, scrub
 from novahunt.ops import account
-from novahunt.state import db, ledger, migrations, telemetry
+from novahunt.state import db, ledger, migrations, runs, telemetry
 from novahunt.state.db import Database
-from novahunt.worker.liveness import live_workers
+from novahunt.worker.liveness import hostname, live_workers, pid_alive
 
 DISK_WARN = 1024 ** 3          # under 1 GB free: warn
 DISK_FAIL = 100 * 1024 ** 2    # under 100 MB free: SQLite writes will soon fail
@@ -93,7 +93,7 @@ def check_queue() -> Check:
     except ConfigError as exc:
         return Check("queue", Level.FAIL, _line(exc), config=True)
     if url is None:
-        return _file("queue.db", paths.queue_db())
+        return check_queue_file(paths.queue_db())
     # huey and the Redis client: only for a Redis queue
     from novahunt.queue import backends
 
@@ -106,6 +106,34 @@ def check_queue() -> Check:
     later = f", {scheduled} scheduled" if scheduled else ""
     return Check("queue", Level.OK, f"{redact(url)} answers: {waiting} message(s) "
                                     f"waiting{later}")
+
+
+def check_queue_file(path: Path) -> Check:
+    """queue.db: a database, and how many messages wait in it (read, never mended)."""
+    found = _file("queue.db", path)
+    if not path.exists():
+        return found
+    from novahunt.queue import backends  # the queue's SQL lives there
+
+    why = backends.damage(path)
+    if why is not None:
+        return Check("queue.db", Level.FAIL,
+                     f"{path} is damaged ({why}): the next command or worker moves it aside "
+                     "and builds a new one, and a worker sends the queued jobs again")
+    waiting = backends.messages(path)
+    tail = "" if waiting is None else f": {waiting} message(s) waiting"
+    return Check("queue.db", Level.OK, f"{found.message}{tail}")
+
+
+def check_home(home: Path) -> Check:
+    """The home folder, and whether novahunt can write there."""
+    shown = f"{home}{'' if home.exists() else ' (not created yet)'}"
+    why = paths.read_only(paths.state_db())
+    if why is None:
+        return Check("home", Level.OK, shown)
+    return Check("home", Level.FAIL,
+                 f"read-only: {why}; reading commands work, commands that write "
+                 "(collect, verify, jobs cancel, worker...) refuse")
 
 
 def disk_level(free: int) -> Level:
@@ -139,7 +167,8 @@ def check_key(database: Database | None, settings: Settings | None) -> Check:
         return Check("api key", Level.WARN,
                      f"{shown}: not checked: the state database is unavailable")
     try:
-        info = account.fetch(database, settings)   # free: the account endpoint costs nothing
+        # free, and written nowhere: doctor reports, also where state.db takes no write
+        info = account.fetch(database, settings, keep=False)
     except AuthError as exc:
         return Check("api key", Level.FAIL, f"{shown}: {_line(exc)}", config=True)
     except ProviderError as exc:
@@ -210,27 +239,56 @@ def check_workers(database: Database, settings: Settings) -> tuple[Check, int]:
     return Check("workers", Level.OK, "none live (no job is waiting)"), 0
 
 
+def _why_stuck(job: runs.Running, host: str, now: float) -> str | None:
+    """Why no live worker runs this running job, or None while one does. On this host
+    the worker's process is looked at as the sweeper does (pid and start time), so a
+    SIGKILLed worker's jobs show at once, not when their lease runs out."""
+    worker = f"worker {job.worker_id or '?'}"
+    if job.hostname == host and job.pid is not None and not pid_alive(job.pid,
+                                                                        job.pid_started):
+        return f"{worker}: its process (pid {job.pid}) is gone"
+    if job.worker_stopped:
+        return f"{worker} has stopped"
+    if job.lease_until is None:
+        return f"{worker}, no lease"
+    if job.lease_until < now:
+        # a live worker renews the leases of the jobs its threads run, and no others
+        return f"{worker}, lease ran out {now - job.lease_until:.0f}s ago: no thread runs it"
+    return None
+
+
 def check_stuck(database: Database, live: int, now: float) -> Check:
-    stuck = telemetry.stuck_jobs(database, now)
+    host = hostname()
+    stuck = [(j, why) for j in runs.running(database)
+             if (why := _why_stuck(j, host, now)) is not None]
     if not stuck:
-        return Check("stuck jobs", Level.OK, "none: every running job has a live lease")
-    shown = ", ".join(
-        f"#{j.id} {j.type} (worker {j.worker_id or '?'}, lease ran out "
-        f"{now - j.lease_until:.0f}s ago)" if j.lease_until is not None
-        else f"#{j.id} {j.type} (no lease)" for j in stuck[:5])
+        return Check("stuck jobs", Level.OK,
+                     "none: every running job has a live worker and lease")
+    shown = ", ".join(f"#{j.id} {j.type} ({why})" for j, why in stuck[:5])
     more = f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""
-    fix = ("a live worker takes them back within seconds" if live
-           else "start `novahunt worker` to take them back")
+    fix = ("a live worker takes them back within seconds once state.db takes writes"
+           if live else "start `novahunt worker` to take them back")
     return Check("stuck jobs", Level.WARN,
-                 f"{len(stuck)} running job(s) with an expired lease: {shown}{more}; {fix}")
+                 f"{len(stuck)} running job(s) that no live worker runs: {shown}{more}; {fix}")
+
+
+def check_disk_waits(database: Database) -> Check | None:
+    """Jobs that met a full disk wait in `retrying` without spending attempts."""
+    waiting = runs.waiting_for_disk(database)
+    if not waiting:
+        return None
+    shown = ", ".join(f"#{i}" for i in waiting[:10])
+    more = f" and {len(waiting) - 10} more" if len(waiting) > 10 else ""
+    return Check("disk waits", Level.WARN,
+                 f"{len(waiting)} job(s) waiting for disk space ({shown}{more}): they "
+                 "resume by themselves when the disk under state.db has room")
 
 
 def run() -> list[Check]:
     """Every check, in the order a person would look."""
     checks: list[Check] = []
     home = paths.home()
-    checks.append(Check("home", Level.OK,
-                        f"{home}{'' if home.exists() else ' (not created yet)'}"))
+    checks.append(check_home(home))
     database_url = os.environ.get(db.URL_VARIABLE, "").strip()
     if database_url:
         checks.append(Check("database", Level.OK, redact(database_url)))
@@ -269,6 +327,8 @@ def run() -> list[Check]:
             workers, live = check_workers(database, settings or Settings())
             checks.append(workers)
             checks.append(check_stuck(database, live, time.time()))
+            if (waits := check_disk_waits(database)) is not None:
+                checks.append(waits)
         except StorageError as exc:
             checks.append(Check("integrity", Level.FAIL, f"{database.shown}: {_line(exc)}"))
         finally:

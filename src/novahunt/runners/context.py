@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from novahunt.config import Settings
-from novahunt.errors import QuotaExhausted, RateLimited, TransientError
+from novahunt.errors import QuotaExhausted, RateLimited, StorageFull, TransientError
 from novahunt.ops import account
 from novahunt.providers.records import PROVIDER, CallRecord
-from novahunt.state import jobs, ledger, limiter, quotas
+from novahunt.state import jobs, ledger, limiter, quotas, runs
 from novahunt.state.db import Database
 from novahunt.state.jobs import Job, Progress
 
@@ -73,12 +73,14 @@ def backoff(attempt: int, base: float, cap: float) -> float:
 
 class JobContext:
     def __init__(self, db: Database, settings: Settings, job: Job, worker_id: str,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, disk_full: threading.Event | None = None) -> None:
         self.db = db
         self.settings = settings
         self.job = job
         self.worker_id = worker_id
         self.stop = stop
+        # shared by the worker's runs: one that met a full disk stops the others too
+        self.disk_full = disk_full or threading.Event()
         self._hunter: HunterClient | None = None
         self._progress_at = time.monotonic()  # the claim just wrote the row
         # a step commit saw cancel_requested: stop at the next check without asking again
@@ -113,11 +115,12 @@ class JobContext:
             from novahunt.providers.hunter import HunterClient
 
             # the plan decides what a verification costs; known_plan reads state.db at
-            # most once a minute per process, not once a job
+            # most once a minute per process, not once a job. `interrupt`: an answer
+            # still coming after a few seconds does not hold up a cancel or a shutdown
             self._hunter = HunterClient(
                 self.settings.require_key(), self.settings.hunter_url,
                 timeout=self.settings.http_timeout, on_call=self.record_call,
-                shared=True, plan=account.known_plan(self.db))
+                shared=True, plan=account.known_plan(self.db), interrupt=self.check)
         return self._hunter
 
     def record_call(self, call: CallRecord) -> None:
@@ -144,6 +147,11 @@ class JobContext:
         if self._calls:
             with self.db.atomic(savepoint=False):
                 self._write_calls()
+
+    @property
+    def unwritten_calls(self) -> int:
+        """Requests answered that no transaction has put in the ledger yet."""
+        return len(self._calls)
 
     def usage(self) -> ledger.Usage:
         """What this job's requests were and cost so far (the ledger: all its runs)."""
@@ -247,7 +255,8 @@ class JobContext:
         self.ended = True
 
     def check(self) -> None:
-        """Between steps: stop for cancel or for the worker's shutdown."""
+        """Between steps: stop for cancel, for the worker's shutdown, or for a full disk
+        another run met (before this one buys a page it could not store)."""
         if not self._cancel_pending and time.monotonic() - self._flag_read_at >= CANCEL_EVERY:
             self._cancel_pending = jobs.cancel_requested(self.db, self.job.id)
             self._flag_read_at = time.monotonic()
@@ -255,6 +264,18 @@ class JobContext:
             raise Canceled()
         if self.stop.is_set():
             raise HandBack()
+        if self.disk_full.is_set():
+            raise StorageFull("another job of this worker met a full disk")
+
+    def met_full_disk(self) -> None:
+        """This run met a full disk: the worker's other runs stop at their next step, and
+        the reserve beside state.db is given up so that their ends can be written."""
+        self.disk_full.set()
+        runs.free_reserve(self.db)
+
+    def cancel_seen(self) -> bool:
+        """Whether the user asked to cancel this job (read afresh unless a step saw it)."""
+        return self._cancel_pending or jobs.cancel_requested(self.db, self.job.id)
 
     def set_progress(self, current: int, total: int | None, stage: str,
                      message: str | None = None, *, force: bool = False) -> None:

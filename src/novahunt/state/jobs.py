@@ -1,4 +1,4 @@
-"""The job record: create, claim, heartbeat, checkpoint, finish, list.
+"""The job record: create, claim, checkpoint, finish, list (leases: state/runs.py).
 
 A job row in state.db is the truth about a job; the huey message only says "look at
 job N". Every transition is a conditional UPDATE, so two workers holding duplicate
@@ -475,14 +475,6 @@ def wake_waiting(db: Database, provider: str) -> int:
             "UPDATE jobs SET run_at = ?, waiting_for = NULL, updated_at = ?"
             " WHERE status = 'retrying' AND waiting_for = ?", (now, now, provider))
     return cur.rowcount
-
-
-def heartbeat(db: Database, worker_id: str, lease: float) -> None:
-    now = time.time()
-    with db.atomic():
-        db.execute(
-            "UPDATE jobs SET heartbeat_at = ?, lease_until = ? WHERE worker_id = ?"
-            " AND status = 'running'", (now, now + lease, worker_id))
 
 
 def unsent(db: Database, older_than: float) -> list[int]:

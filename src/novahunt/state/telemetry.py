@@ -8,7 +8,6 @@ state store would answer "nothing to check").
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,26 +65,6 @@ def rate_limit_postponements(db: Database) -> int:
 def worker_heartbeat_at(db: Database, worker_id: str) -> float | None:
     value = db.scalar("SELECT heartbeat_at FROM workers WHERE id = ?", (worker_id,))
     return None if value is None else float(value)
-
-
-@dataclass(frozen=True)
-class StuckJob:
-    id: int
-    type: str
-    worker_id: str | None
-    lease_until: float | None
-    heartbeat_at: float | None
-
-
-def stuck_jobs(db: Database, now: float | None = None) -> list[StuckJob]:
-    """Running jobs whose lease ran out: their worker stopped heartbeating them, and
-    only a live worker's sweeper hands them back to the queue."""
-    now = time.time() if now is None else now
-    return [StuckJob(r["id"], r["type"], r["worker_id"], r["lease_until"], r["heartbeat_at"])
-            for r in db.query(
-                "SELECT id, type, worker_id, lease_until, heartbeat_at FROM jobs"
-                " WHERE status = 'running' AND (lease_until IS NULL OR lease_until < ?)"
-                " ORDER BY id", (now,))]
 
 
 def pending_jobs(db: Database) -> int:

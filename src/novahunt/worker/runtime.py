@@ -8,6 +8,9 @@ huey hands a message out once and forgets it, so the worker keeps the promises i
 - its sweeper promotes due scheduled/retrying jobs, takes back running jobs whose
   worker process is gone (at once, when that worker ran on this host) or whose lease
   expired, and re-sends a message for queued jobs that have none;
+- it renews the leases of the jobs its threads hold and no others, and releases its own
+  rows that no thread holds (a run whose end could not be written: a full disk) as soon
+  as state.db takes the write; jobs waiting for disk space are woken when there is room;
 - on SIGINT/SIGTERM it stops taking messages, lets each job finish its step and
   commit, hands the job back to the queue, and exits.
 
@@ -23,15 +26,17 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from novahunt import runners, tasks
 from novahunt.config import Settings
-from novahunt.errors import NovahuntError
+from novahunt.errors import NovahuntError, StorageError
 from novahunt.ops import account
 from novahunt.queue import backends, dispatch
 from novahunt.queue.backends import Consumer
-from novahunt.state import jobs, workers
+from novahunt.state import jobs, runs, workers
 from novahunt.state.db import Database
 from novahunt.worker import current, webhooks
 from novahunt.worker.liveness import hostname, pid_alive, process_start_time
@@ -54,6 +59,9 @@ class WorkerRuntime:
         self.hostname = hostname()
         self.id = f"{self.hostname}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.stop_jobs = threading.Event()   # runners hand their job back at the next step
+        # a run met a full disk: the others wait for room too, until the upkeep sees some
+        self.disk_full = threading.Event()
+        self._saw_no_room = False  # the upkeep saw the disk without room since it last woke
         self.huey = backends.open_queue()
         tasks.register(self.huey)  # the messages it takes name `run_job`
         self.consumer = _QuietConsumer(
@@ -62,18 +70,58 @@ class WorkerRuntime:
             health_check_interval=5)
         self._next: dict[str, float] = {}
         self.last_tick: float | None = None  # end of the last upkeep tick without error
+        # job ids a thread of this worker is running (a Counter: a duplicate message for
+        # a job in hand must not make it look unheld when its thread returns)
+        self._held: Counter[int] = Counter()
+        self._held_lock = threading.Lock()
+        # runs whose end could not be written: job id -> the reason, for their release
+        self._unended: dict[int, str] = {}
+        self._upkeep_error = ""  # the last upkeep failure logged, not to repeat it a tick
+        self.lost: str | None = None  # why state.db is no longer the file it opened
 
     # -- the thread side: one message -----------------------------------------------------
 
     def run(self, job_id: int) -> None:
-        job = runners.execute(self.db, self.settings, job_id, self.id, self.stop_jobs)
+        with self._holding(job_id):
+            try:
+                job = runners.execute(self.db, self.settings, job_id, self.id,
+                                      self.stop_jobs, self.disk_full)
+            except StorageError as exc:  # the claim itself: the job stays queued
+                log.warning("job %s not started: %s (its message is sent again later)",
+                            job_id, exc)
+                return
+            if job is not None and job.status is jobs.Status.RUNNING:
+                # its end could not be written: the upkeep releases it (see `release`)
+                self._unended[job.id] = job.error or "its run ended unrecorded"
+                return
         if job is None:
             return
-        if job.status is jobs.Status.QUEUED:
-            dispatch.send(self.db, [job])
-        follow_ups = runners.follow_ups(job)
-        if follow_ups:  # created with the result, in its transaction: send them
-            dispatch.send(self.db, jobs.get_many(self.db, follow_ups))
+        try:
+            if job.status is jobs.Status.QUEUED:
+                dispatch.send(self.db, [job])
+            follow_ups = runners.follow_ups(job)
+            if follow_ups:  # created with the result, in its transaction: send them
+                dispatch.send(self.db, jobs.get_many(self.db, follow_ups))
+        except NovahuntError as exc:  # the sweeper re-sends a queued job without message
+            log.warning("job %s: could not send its next message: %s", job.id, exc)
+
+    @contextmanager
+    def _holding(self, job_id: int) -> Iterator[None]:
+        """A thread works on `job_id` (from before its claim to after its end)."""
+        with self._held_lock:
+            self._held[job_id] += 1
+        try:
+            yield
+        finally:
+            with self._held_lock:
+                self._held[job_id] -= 1
+                if self._held[job_id] <= 0:
+                    del self._held[job_id]
+
+    def held(self) -> set[int]:
+        """Ids of the jobs this worker's threads are running now."""
+        with self._held_lock:
+            return set(self._held)
 
     # -- lifecycle (start and stop from the same thread) -------------------------------
 
@@ -85,6 +133,7 @@ class WorkerRuntime:
             self.id, self.hostname, os.getpid(), process_start_time(os.getpid()),
             self.concurrency, now, now))
         self.sweep(startup=True)
+        runs.keep_reserve(self.db)  # room for ending runs if the disk fills up
 
     def run_once(self) -> bool:
         """Take one message off the queue and run it in this thread (huey's
@@ -116,13 +165,15 @@ class WorkerRuntime:
                                       "worker stopped: handed back to the queue")
         dispatch.send(self.db, back)
         workers.stop_worker(self.db, self.id)
+        if self.lost is not None:
+            self.db.let_go()
         current.unbind(self)
         log.info("worker %s stopped", self.id)
 
     def serve(self, should_stop: Callable[[], bool], *, burst: bool = False) -> None:
         """Upkeep loop until `should_stop()` or, with burst, until no work is left."""
         idle_since: float | None = None
-        while not should_stop():
+        while not should_stop() and self.lost is None:
             self.tick()
             if burst:
                 if jobs.count_pending(self.db) == 0:
@@ -152,14 +203,23 @@ class WorkerRuntime:
             self._next.pop(name, None)
 
     def tick(self) -> None:
+        if self.lost is None and (why := self.db.lost()) is not None:
+            self.abandon(why)
+            return
         try:
             if self._due("heartbeat", max(1.0, self.settings.lease / 4)):
                 workers.worker_heartbeat(self.db, self.id)
-                jobs.heartbeat(self.db, self.id, self.settings.lease)
+                # only runs in hand: a row no thread holds must see its lease run out
+                runs.renew(self.db, self.id, self.held(), self.settings.lease)
             if self._due("promote", 0.5):
                 dispatch.send(self.db, jobs.promote_due(self.db))
             if self._due("orphans", 2.0):
+                self.release_unheld()
                 self.take_back_orphans()
+            if self._due("disk", 2.0):
+                self.wake_for_disk()
+            if self._due("queue", 2.0):
+                self.mend_queue()
             if self._due("unsent", 10.0):
                 self.resend_lost(time.time() - 10)
             if self._due("cleanup", 86400.0):
@@ -168,14 +228,85 @@ class WorkerRuntime:
                 self.check_quota()
             webhooks.pump(self.db, self.settings)  # looks once a second; sends on its thread
             self.last_tick = time.time()  # /health: the upkeep loop is alive
+            self._upkeep_error = ""
+        except StorageError as exc:  # a full disk, say: one line, not a traceback a tick
+            if str(exc) != self._upkeep_error:
+                log.warning("worker upkeep: %s; trying again", exc)
+            self._upkeep_error = str(exc)
         except Exception:
             log.exception("worker upkeep failed; trying again")
+
+    def abandon(self, why: str) -> None:
+        """state.db is not the file this worker opened any more: what it would write
+        nobody could read. It takes no more jobs, its running ones stop at their next
+        step, and `serve` returns."""
+        self.lost = why
+        self.stop_jobs.set()
+        log.error("%s: this worker stops taking jobs; start it again once state.db is "
+                  "the file it should be", why)
+
+    def mend_queue(self) -> None:
+        """queue.db damaged, or rebuilt by another process: reconnect to a sound one and
+        send every queued job again, since the old file's messages are gone."""
+        what = backends.repair(self.huey)
+        if what is not None:
+            log.warning("%s; sending every queued job again", what)
+            self.resend_lost(time.time() + 1)
 
     def sweep(self, *, startup: bool = False) -> None:
         dispatch.send(self.db, jobs.promote_due(self.db))
         self.take_back_orphans()
         self.resend_lost(time.time() + 1 if startup else time.time() - 10)
         workers.forget_stopped_workers(self.db, time.time() - 7 * 86400)
+
+    def release_unheld(self) -> int:
+        """This worker's running rows that none of its threads holds (a run whose end
+        could not be written) leave `running` now: retried, waiting for disk space,
+        canceled or failed. Returns how many did."""
+        released = 0
+        rows = runs.held_by(self.db, self.id)
+        held = self.held()  # read after the rows: a job claimed meanwhile is held already
+        # read last: a thread notes why its run is unended before it lets go of the job
+        unended = dict(self._unended)
+        for job_id in rows:
+            if job_id in held:
+                continue
+            error = unended.get(job_id) or "its worker no longer ran it"
+            ended = runners.release(self.db, self.settings, job_id, self.id, error)
+            if ended is not None:
+                released += 1
+                log.info("job %s released: %s%s", job_id, ended.status,
+                         f" ({ended.error})" if ended.error else "")
+        for job_id in unended:  # released now, or no longer this worker's
+            if job_id not in held:
+                self._unended.pop(job_id, None)
+        return released
+
+    def wake_for_disk(self) -> int:
+        """Jobs waiting for disk space run again as soon as there is room for them, and
+        not before: each try would buy a page it cannot store. (On a server's disk,
+        `has_room` None, they wait out their run_at.)"""
+        room = runs.has_room(self.db)
+        if room is None:  # nothing to look at: runs meet the full disk again, or not
+            self.disk_full.clear()
+            return 0
+        if not room:
+            self._saw_no_room = True
+            now = time.time()
+            runs.hold_disk_waiting(self.db, now + 5, now + 30)
+            return 0
+        self.disk_full.clear()
+        runs.keep_reserve(self.db)  # given up on a full disk: made again once there is room
+        # woken early only when room came back: a "full" disk that had room all along (a
+        # file size limit, say) would otherwise have them buy a page every few seconds
+        if not self._saw_no_room or not runs.waiting_for_disk(self.db):
+            return 0
+        self._saw_no_room = False
+        woken = runs.wake_disk_waiting(self.db)
+        if woken:
+            log.info("the disk has room again: %d job(s) waiting for it resume", woken)
+            dispatch.send(self.db, jobs.promote_due(self.db))
+        return woken
 
     def take_back_orphans(self) -> None:
         for w in workers.workers_with_running_jobs(self.db):
