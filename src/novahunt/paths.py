@@ -6,6 +6,7 @@ Everything novahunt writes hangs off `home()`, resolved on each call so that tes
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from pathlib import Path
@@ -69,3 +70,26 @@ def private_file(path: Path) -> Path:
         os.close(fd)
     os.chmod(path, 0o600)
     return path
+
+
+# what a write into a read-only home raises, besides the file system saying so
+READ_ONLY_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def read_only(path: Path) -> str | None:
+    """Why `path` cannot be written (a read-only file system, a file or folder without
+    write permission), or None. SQLite writes its -wal and -shm beside a database, so
+    the folder must be writable too; a folder not created yet is judged by its parent."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"{folder} is on a read-only file system"
+    except OSError:  # no statvfs here: the permission checks below still answer
+        pass
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{path} is not writable"
+    if not os.access(folder, os.W_OK):
+        return f"{folder} is not writable"
+    return None

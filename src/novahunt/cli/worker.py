@@ -73,4 +73,8 @@ def worker(
     finally:
         if metrics is not None:
             metrics.stop()
+    if runtime.lost is not None:  # one line and exit 1: a supervisor must not shrug it off
+        from novahunt.errors import StateFileLost
+
+        raise StateFileLost(f"{runtime.lost}: the worker stopped taking jobs")
     err.print("worker stopped")

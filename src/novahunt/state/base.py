@@ -104,6 +104,15 @@ class Database:
         """Problems a consistency check finds; ["ok"] when none."""
         return ["ok"]
 
+    def lost(self) -> str | None:
+        """Why the database this process opened is no longer the one others open (a
+        state.db removed or replaced under it), or None: a worker stops on it."""
+        return None
+
+    def let_go(self) -> None:
+        """After `lost()`: leave nothing at the path that the next opener would take for
+        its own (SQLite: the journal, written back into the file it belongs to)."""
+
     # -- for everyone --------------------------------------------------------------------
 
     @contextmanager

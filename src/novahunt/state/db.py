@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 
 from novahunt import paths
-from novahunt.errors import ConfigError
+from novahunt.errors import ConfigError, ReadOnlyStorage, StorageError
 from novahunt.state.base import Cursor, Database, Params, Row, chunked
 from novahunt.state.sqlite import SqliteDatabase
 
@@ -52,5 +52,9 @@ def open_state() -> Database:
     url = os.environ.get(URL_VARIABLE, "").strip()
     if url:
         return connect(url)
-    paths.ensure_home()
+    try:
+        paths.ensure_home()
+    except OSError as exc:  # under a read-only parent, say: one line, not a traceback
+        error = ReadOnlyStorage if exc.errno in paths.READ_ONLY_ERRNOS else StorageError
+        raise error(f"cannot create the home folder {paths.home()}: {exc.strerror}") from None
     return SqliteDatabase(paths.state_db())
