@@ -227,12 +227,20 @@ def email_entries(data: dict[str, Any]) -> list[Any]:
     return []
 
 
+def address(value: Any) -> str | None:
+    """An address Hunter sent, normalised, or None when it cannot be one."""
+    email = normalise_email(text(value) or "")
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        return None
+    return email
+
+
 def parse_contact(entry: Any) -> Contact | str:
     """A contact, or why the entry is not one."""
     if not isinstance(entry, dict):
         return f"{_kind(entry)}, not an email object"
-    email = normalise_email(text(entry.get("value")) or "")
-    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+    email = address(entry.get("value"))
+    if email is None:
         return "no address in `value`"
     verification = obj(entry.get("verification"))
     confidence = count(entry.get("confidence"))
@@ -335,14 +343,10 @@ def parse_verification(email: str, data: dict[str, Any]) -> Verification:
 
 
 def parse_finder(data: dict[str, Any], domain: str) -> FinderResult:
-    email = text(data.get("email"))
-    if email is not None and ("@" not in email or len(email) > 254
-                              or any(c.isspace() for c in email)):
-        email = None
     score = count(data.get("score"))
     verification = obj(data.get("verification"))
     return FinderResult(
-        domain=domain, email=None if email is None else normalise_email(email),
+        domain=domain, email=address(data.get("email")),
         score=score if score is not None and score <= 100 else None,
         position=text(data.get("position")), sources=objects(data.get("sources")),
         verification_status=text(verification.get("status")),

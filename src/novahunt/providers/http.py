@@ -26,6 +26,7 @@ import contextvars
 import functools
 import ssl
 import time
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -284,3 +285,13 @@ def read_capped(response: httpx.Response, limit: int = BODY_LIMIT, *,
             break
         parts.append(piece)
     return b"".join(parts)
+
+
+def proxy_for(url: httpx.URL) -> str | None:
+    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY, NO_PROXY and
+    their lower-case forms), as an httpx.Client would pick it."""
+    proxies = urllib.request.getproxies_environment()
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
+    if not proxies or bypass(url.host, proxies):
+        return None
+    return proxies.get(url.scheme) or proxies.get("all")

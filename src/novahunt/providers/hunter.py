@@ -18,7 +18,6 @@ import email.utils
 import math
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
@@ -56,6 +55,7 @@ from novahunt.providers.http import (
     BODY_LIMIT,
     BodyTooLarge,
     deadline,
+    proxy_for,
     read_capped,
     tls_context,
     with_deadlines,
@@ -174,18 +174,8 @@ def classify(status: int, body: bytes, retry_after: str | None, key: str = ""
     return PermanentError(f"Hunter answered {status} {error_id or ''}".rstrip() + said, **kw)
 
 
-def _proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY, NO_PROXY and
-    their lower-case forms), as an httpx.Client would pick it."""
-    proxies = urllib.request.getproxies_environment()
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
-    if not proxies or bypass(url.host, proxies):
-        return None
-    return proxies.get(url.scheme) or proxies.get("all")
-
-
 def _new_http(base_url: str) -> httpx.HTTPTransport:
-    return with_deadlines(httpx.HTTPTransport(proxy=_proxy_for(httpx.URL(base_url)),
+    return with_deadlines(httpx.HTTPTransport(proxy=proxy_for(httpx.URL(base_url)),
                                               verify=tls_context()))
 
 

@@ -106,27 +106,15 @@ def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _proxy_for(url: httpx.URL) -> str | None:
-    """The proxy the environment names for `url` (HTTPS_PROXY, ALL_PROXY, NO_PROXY and
-    their lower-case forms), as an httpx.Client would pick it."""
-    import urllib.request
-
-    proxies = urllib.request.getproxies_environment()
-    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # not in typeshed
-    if not proxies or bypass(url.host, proxies):
-        return None
-    return proxies.get(url.scheme) or proxies.get("all")
-
-
 def client_for(url: str) -> httpx.Client:
     """A client for one receiver: through the proxy the environment names for it, as
     before, and with the whole-request deadline of providers/http.py."""
     import httpx
 
-    from novahunt.providers.http import tls_context, with_deadlines
+    from novahunt.providers.http import proxy_for, tls_context, with_deadlines
 
     try:
-        proxy = _proxy_for(httpx.URL(url))
+        proxy = proxy_for(httpx.URL(url))
     except httpx.InvalidURL:
         proxy = None  # the POST says what is wrong with it
     transport = httpx.HTTPTransport(proxy=proxy, verify=tls_context())
