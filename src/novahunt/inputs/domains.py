@@ -19,9 +19,26 @@ urlsplit silently accepts things we want to refuse (userinfo, bare paths) and it
    mapping (``idna.uts46_remap``, non-transitional, so ``ß`` stays ``ß``) and then each
    non-ASCII label becomes an A-label under IDNA 2008 (``idna.alabel``);
 5. validate the ASCII result by hostname rules (LDH labels, 63/253 length limits, at least two
-   labels, a TLD that is not all digits); user-typed labels of the ``ab--`` shape (including
-   ``xn--`` A-labels) are handed to `idna` so bogus punycode is refused exactly as `idna` would;
-6. drop one leading ``www.`` when something registrable is left behind.
+   labels, a TLD that is no number: digits, or ``0x`` hex, which URLs read as IPv4); user-typed
+   labels of the ``ab--`` shape (including ``xn--`` A-labels) are handed to `idna` so bogus
+   punycode is refused exactly as `idna` would;
+6. refuse a bare public suffix (``co.uk``, ``uk.com``, ``ac.jp``, ``公司.cn``): names are
+   registered *under* it by people who have nothing to do with one another, so collecting,
+   scraping or attributing addresses to it would mix strangers' mailboxes (and pay for them);
+7. drop one leading ``www.`` when what is left is not itself a public suffix (``www.com`` and
+   ``www.co.uk`` are names someone registered).
+
+The public suffixes are the Public Suffix List's, ICANN and private sections both, from the
+copy `publicsuffixlist` ships in its wheel (no network at run time; a new list arrives with a
+package upgrade). The private section is kept because it is exactly the list of names whose
+subdomains belong to different owners (``github.io``, ``blogspot.com``, CentralNic's
+``uk.com``): a scrape of ``github.io`` would wander over every user's site, and every
+``*.github.io`` address would count as that "company's". A name the list does not know
+(``lead-corp.test``, a TLD newer than the list) is accepted, as the list's own algorithm says
+(its default rule ``*``).
+
+`host_to_ascii` is step 4 on its own, for host names that are not a user's domain: the
+scraper spells every URL's host with it, so ``faß.de`` is one site in links and in the scope.
 
 This is what ``idna.encode(host, uts46=True)`` does, unrolled so that the common ASCII labels
 skip `idna` entirely: `idna.encode` costs 20-40 µs per name even for ``stripe.com``, and
@@ -35,16 +52,18 @@ bad line, reporting ``path:line: reason``, so a typo never results in a partiall
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import idna
+from publicsuffixlist import PublicSuffixList
 
 from novahunt.errors import BadInput
 
-__all__ = ["normalise_domain", "read_domain_file"]
+__all__ = ["host_to_ascii", "is_public_suffix", "normalise_domain", "read_domain_file"]
 
 _MAX_SHOWN = 60
 _MAX_LABEL = 63
@@ -57,6 +76,7 @@ _AUTHORITY_END_RE = re.compile(r"[/?#\\]")
 _LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?")
 _LDH_BAD_CHAR_RE = re.compile(r"[^a-z0-9\-]")
 _IP_LIKE_RE = re.compile(r"[0-9.]+")
+_HEX_RE = re.compile(r"0x[0-9a-f]*")
 _TRAILING_COMMENT_RE = re.compile(r"\s#.*")
 # The label separators UTS 46 recognises, as idna.encode splits on them.
 _UNICODE_DOTS_RE = re.compile("[.\u3002\uff0e\uff61]")
@@ -141,26 +161,66 @@ def normalise_domain(raw: str) -> str:
     if _IP_LIKE_RE.fullmatch(host) and _is_ip(host):
         raise _refuse(shown, "it is an IP address; a domain name is needed")
 
-    converted: frozenset[str] = frozenset()
-    if host.isascii():
-        host = host.lower()
-    else:
-        labels = _UNICODE_DOTS_RE.split(host)
-        if len(labels) > 1 and not labels[-1]:  # a trailing ideographic/full-width dot
-            labels.pop()
-        try:
-            pieces = [piece for label in labels for piece in _label_to_ascii(label)]
-        except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
-            raise _refuse(shown, f"not a valid internationalised name ({exc})") from None
-        host = ".".join(ascii_label for ascii_label, _ in pieces)
-        converted = frozenset(ascii_label for ascii_label, from_idna in pieces if from_idna)
+    try:
+        host, converted = _to_ascii(host)
+    except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
+        raise _refuse(shown, f"not a valid internationalised name ({exc})") from None
 
     _check_ascii_host(host, shown, converted)
+    if is_public_suffix(host):
+        raise _refuse(shown, _suffix_reason(host, text))
 
-    # "www.com" is itself registrable, so only strip when a registrable name remains.
-    if host.startswith("www.") and host.count(".") >= 2:
+    # "www.com" and "www.co.uk" are themselves registrable: strip only when a name remains.
+    if host.startswith("www.") and not is_public_suffix(host[4:]):
         host = host[4:]
     return host
+
+
+def host_to_ascii(host: str) -> str:
+    """`host` spelled as `normalise_domain` spells it: lower-case ASCII, each non-ASCII label
+    UTS 46-mapped and A-labelled under IDNA 2008 (``faß.de`` -> ``xn--fa-hia.de``, where
+    Python's own ``"idna"`` codec, IDNA 2003, says ``fass.de``: another registrant's name).
+
+    Only the conversion: no hostname rules, no public-suffix check. Raises `UnicodeError`
+    (`idna.IDNAError` is one) when a label cannot be converted.
+    """
+    return _to_ascii(host)[0]
+
+
+def _to_ascii(host: str) -> tuple[str, frozenset[str]]:
+    """The ASCII host and the labels of it that came out of `idna` (already checked there)."""
+    if host.isascii():
+        return host.lower(), frozenset()
+    labels = _UNICODE_DOTS_RE.split(host)
+    if len(labels) > 1 and not labels[-1]:  # a trailing ideographic/full-width dot
+        labels.pop()
+    pieces = [piece for label in labels for piece in _label_to_ascii(label)]
+    converted = frozenset(ascii_label for ascii_label, from_idna in pieces if from_idna)
+    return ".".join(ascii_label for ascii_label, _ in pieces), converted
+
+
+@lru_cache(maxsize=2)
+def _suffixes(*, only_icann: bool = False) -> PublicSuffixList:
+    # Parsed once per process, on first use (~50 ms); lookups then cost ~3 µs. The ICANN-only
+    # copy is parsed only to word a refusal.
+    return PublicSuffixList(only_icann=only_icann)
+
+
+def is_public_suffix(host: str) -> bool:
+    """Whether the ASCII `host` is a public suffix (ICANN or private section of the list),
+    i.e. nobody's own domain: ``co.uk``, ``uk.com``, ``github.io``, ``*.ck`` names."""
+    return bool(_suffixes().is_public(host))
+
+
+def _suffix_reason(host: str, typed: str) -> str:
+    example = f"example.{host}"
+    if not typed.isascii():  # the example in the script the user typed: example.公司.cn
+        with contextlib.suppress(UnicodeError):
+            example = f"example.{idna.decode(host)}"
+    if _suffixes(only_icann=True).is_public(host):
+        return f"it is a public suffix: companies register names under it, like {example}"
+    return (f"it is a public suffix (a provider's, in the list's private section): its customers"
+            f" have names under it, like {example}")
 
 
 def _is_ip(text: str) -> bool:
@@ -212,6 +272,10 @@ def _check_ascii_host(host: str, shown: str, converted: frozenset[str]) -> None:
             needs_idna.append(label)
     if labels[-1].isdigit():
         raise _refuse(shown, f"the top-level label {labels[-1]!r} is all digits")
+    if _HEX_RE.fullmatch(labels[-1]):
+        # the URL standard reads a name ending in a number as IPv4: 127.0.0.0x1 is 127.0.0.1
+        raise _refuse(shown, f"the top-level label {labels[-1]!r} is a hexadecimal number, "
+                             "so browsers read the name as an IP address")
     # "xn--" labels must be valid punycode and other "ab--" labels are reserved; idna knows.
     for label in needs_idna:
         try:

@@ -35,13 +35,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from novahunt import __version__
 from novahunt.errors import PermanentError, TransientError
+from novahunt.inputs.domains import host_to_ascii
 from novahunt.providers import http, reach
 
 USER_AGENT = f"novahunt/{__version__} (+https://github.com/novahunt/novahunt)"
@@ -54,6 +55,7 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _DISALLOW_ALL = ["User-agent: *", "Disallow: /"]
+_NOT_IN_HOSTS = frozenset(" %/:?#@[]\\")
 
 # links worth reading first: where companies publish addresses
 HOT_WORDS = ("contact", "kontakt", "about", "team", "people", "staff", "imprint",
@@ -118,7 +120,11 @@ class Extracted:
 
 def normalise_url(url: str) -> str | None:
     """One spelling per page (lower-case scheme and host, no default port, no fragment,
-    "/" for an empty path), or None for anything but a plain http(s) URL."""
+    "/" for an empty path), or None for anything but a plain http(s) URL.
+
+    The host is spelled as `normalise_domain` spells the scrape's domain (IDNA 2008:
+    `faß.de` is `xn--fa-hia.de`, never IDNA 2003's `fass.de`, another registrant), so a
+    site's own links stay on the site; a trailing dot and percent-escapes in it go."""
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -127,15 +133,29 @@ def normalise_url(url: str) -> str | None:
     scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in DEFAULT_PORTS or not host or parts.username or parts.password:
         return None
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
+    if "%" in host:  # browsers read http://fa%C3%9F.de/ as faß.de
+        host = unquote(host)
+        if not host.isprintable() or any(c in _NOT_IN_HOSTS for c in host):
+            return None  # "a%2Fb.com" must not turn into the host "a" and a path
+    try:
+        host = _host(host)
+    except UnicodeError:
+        return None
+    if not host:
+        return None
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _host(host: str) -> str:
+    """A URL's host as `normalise_domain` spells names; IPv6 literals are left alone."""
+    if ":" in host:
+        return host
+    host = host_to_ascii(host)
+    # "stripe.com." is stripe.com, ideographic full stops included (host_to_ascii maps them)
+    return host[:-1] if host.endswith(".") else host
 
 
 def origin_of(url: str) -> str:
@@ -162,10 +182,11 @@ class Scope:
         if self.base is not None:
             return origin_of(url).lower() == self.base
         parts = urlsplit(url)
-        host = parts.hostname or ""
         try:
             port = parts.port
-        except ValueError:
+            # a URL not through normalise_url yet (a checkpoint) is judged by the same host
+            host = _host(unquote(parts.hostname or ""))
+        except (ValueError, UnicodeError):
             return False
         # another port of the same host is another service (a Docker API, a Redis)
         return parts.scheme in DEFAULT_PORTS and port in (None, *reach.PORTS) and (
