@@ -12,7 +12,8 @@ from functools import partial
 from typing import Any, NotRequired, TypedDict
 
 from novahunt.config import Settings
-from novahunt.errors import ItemRefused
+from novahunt.errors import BadInput, ItemRefused
+from novahunt.inputs import emails
 from novahunt.inputs.domains import email_on_domain
 from novahunt.providers.records import Contact, FinderResult
 from novahunt.runners.context import JobContext
@@ -106,6 +107,9 @@ def _result(lookup: contacts.PersonLookup, *, cached: bool, api_calls: int = 0,
 def plan(db: Database, settings: Settings, domain: str, first: str, last: str, *,
          priority: int = 3, tags: list[str] | None = None, refresh: bool = False,
          webhook: str | None = None) -> NewJob:
+    special = emails.special_use_problem(domain)
+    if special is not None:  # refused before a job exists: the Finder is never paid for it
+        raise BadInput(f"special-use domain: {special}; the Email Finder is not asked")
     params: dict[str, Any] = {"domain": domain, "first_name": first, "last_name": last,
                               "refresh": refresh, "target": f"{first} {last} at {domain}"}
     params.update(webhook_param(settings, webhook))

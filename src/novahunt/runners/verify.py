@@ -1,6 +1,7 @@
 """Verify a list of emails through Hunter's Email Verifier, paying once per email.
 
-For each item, cheapest first: a bad syntax is decided locally; a cached answer within
+For each item, cheapest first: a bad syntax or a special-use domain (`.test`,
+`.local`, ...) is decided locally; a cached answer within
 `max_age` is free, and so is what Hunter already said of the address (a fresh verdict
 from a Domain Search or the Email Finder, or a domain that accepts all mail); otherwise
 the job claims the email (single flight across jobs), asks Hunter, and stores the answer
@@ -90,14 +91,14 @@ def run(ctx: JobContext) -> Result:
         ctx.check()
         email = item.value
         since = time.time() - max_age
-        problem = emails.syntax_problem(email)
+        refused = emails.refusal(email)
         cached = None if recheck else verifications.fresh(ctx.db, email, since)
         known = None if recheck or cached else verifications.known_verdict(
             ctx.db, email, since)
-        if problem is not None:
+        if refused is not None:  # bad syntax or a special-use domain: never sent, never paid
             with ctx.db.atomic():
-                verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
-                                         "local_syntax", "undeliverable")
+                verifications.save_local(ctx.db, email, "invalid", refused.reason,
+                                         refused.source, "undeliverable")
                 items.done(ctx.db, item, "invalid_syntax")
                 _commit(ctx, total, counts, "invalid_syntax")
             continue
@@ -222,11 +223,11 @@ def verify_now(ctx: JobContext, email: str, *, max_age: float,
     Hunter had no final answer after a few tries or its answer could not be read."""
     email = emails.normalise(email)
     since = time.time() - max_age
-    problem = emails.syntax_problem(email)
-    if problem is not None:
+    refused = emails.refusal(email)
+    if refused is not None:
         with ctx.db.atomic():
-            verifications.save_local(ctx.db, email, "invalid", f"bad syntax: {problem}",
-                                     "local_syntax", "undeliverable")
+            verifications.save_local(ctx.db, email, "invalid", refused.reason,
+                                     refused.source, "undeliverable")
         return verifications.stored(ctx.db, email)
     tries = 0
     while True:
