@@ -264,10 +264,11 @@ def test_extraction_of_obfuscated_and_hidden_addresses() -> None:
     <a href="kontakt">Kontakt</a> <a href="news.html">News</a> <a href="file.pdf">PDF</a>
     <a href="javascript:void(0)">js</a> <a href="https://other.test/#x">out</a></body></html>"""
     found = extract(web.Page("https://example-site.test/", html.encode(), "utf-8"))
+    # links and Cloudflare first, then the text in the order it is written
     assert found.emails == [
         "e@example-site.test", "f@example-site.test", "g@example-site.test",
-        "h@example-site.test", "a@example-site.test", "b@example-site.test",
-        "d@example-site.test", "ld@example-site.test"]
+        "a@example-site.test", "b@example-site.test", "d@example-site.test",
+        "h@example-site.test", "ld@example-site.test"]
     assert [(link.url, link.hot) for link in found.links] == [
         ("https://example-site.test/en/kontakt", True),
         ("https://example-site.test/en/news.html", False),
