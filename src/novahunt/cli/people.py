@@ -96,8 +96,8 @@ def generate(
     from novahunt.runners import generate as generate_runner
 
     site = normalise_domain(domain)
-    f, l_ = names.person(first, last, name)
+    who = names.parse(first, last, name)  # as written: the candidates spell `ü` two ways
     db, settings = state()
-    _submit(generate_runner.plan(db, settings, site, f, l_, verify=verify,
+    _submit(generate_runner.plan(db, settings, site, who.first, who.last, verify=verify,
                                  priority=priority, tags=tag or [], webhook=webhook),
             generate_runner.answer, follow, json_)

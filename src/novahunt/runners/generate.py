@@ -45,9 +45,12 @@ class Result(TypedDict):
 def plan(db: Database, settings: Settings, domain: str, first: str, last: str, *,
          verify: bool = False, priority: int = 3, tags: list[str] | None = None,
          webhook: str | None = None) -> NewJob:
+    """`first` and `last` as written (`Jürgen`, `Müller`): the candidates then try every
+    spelling of them (`juergen.mueller` too); the job keeps the address parts."""
     facts = contacts.domain_facts(db, domain) or {}
     pattern = facts.get("pattern")
     found = names.candidates(first, last, domain, pattern)
+    first, last = names.person(first, last)
     params: dict[str, Any] = {
         "domain": domain, "first_name": first, "last_name": last, "verify": verify,
         "pattern": pattern, "candidates": found, "max_age": settings.verify_max_age,
