@@ -156,7 +156,8 @@ def _too_many_rows(tmp: Path) -> list[str]:
 
 
 def _latin1(tmp: Path) -> list[str]:
-    (tmp / "latin.csv").write_bytes(b"email\nj\xe9r\xf4me@x.example\n")
+    # a cp1252 file is read now (test_csv_exports_are_read.py): bytes no encoding reads
+    (tmp / "latin.csv").write_bytes(b"\x00\x01\x02\x03\xff\xfe\xfd" * 30)
     return ["--file", str(tmp / "latin.csv")]
 
 
@@ -173,7 +174,7 @@ REFUSED: dict[str, tuple[Callable[[Path], list[str]], list[str]]] = {
     "no-email-column": (_no_email_column, ["no email column", "name, city", "--column"]),
     "unknown-column": (_unknown_column, ["no column 'nope'", "email"]),
     "too-many-rows": (_too_many_rows, ["huge.csv", "100,000", "split the file"]),
-    "not-utf8": (_latin1, ["latin.csv:2:", "not UTF-8"]),
+    "not-text": (_latin1, ["latin.csv:", "not text in any encoding", "save the file as UTF-8"]),
     "empty-file": (_empty, ["empty.csv", "empty"]),
     "missing-file": (_missing, ["nowhere.csv", "cannot read"]),
     "column-without-file": (lambda _: ["a@x.example", "--column", "email"],

@@ -102,6 +102,7 @@ def verify(
 
 def _write_output(db: Database, listing: EmailList | None, values: list[str],
                   output: Path) -> None:
+    from novahunt.inputs import emails
     from novahunt.inputs.leads import EmailList, write_with_columns
     from novahunt.inputs.timeparse import iso_ts
     from novahunt.state import verifications
@@ -109,10 +110,11 @@ def _write_output(db: Database, listing: EmailList | None, values: list[str],
     if listing is None:  # addresses or a domain: one row per address
         distinct = dict.fromkeys(v.strip().lower() for v in values)
         listing = EmailList(output, ["email"], 0, ",", [[v] for v in distinct])
-    found = verifications.lookup(db, [e.strip().lower() for e in listing.emails])
+    # the job stored each address under its one spelling (an IDN domain as A-labels)
+    found = verifications.lookup(db, [emails.normalise(e) for e in listing.emails])
 
     def columns(email: str) -> list[object]:
-        v = found.get(email)
+        v = found.get(emails.normalise(email))
         if v is None:
             return ["", "", "", "", ""]
         return [v.status, v.result or "", "" if v.score is None else v.score,
@@ -137,6 +139,7 @@ def list_verifications(
 
     Example: novahunt verifications --status invalid --format csv -o invalid.csv
     """
+    from novahunt.inputs import emails
     from novahunt.inputs.exports import DictCsvWriter, atomic_output, check_writable
     from novahunt.inputs.timeparse import iso_ts
     from novahunt.state import verifications
@@ -149,7 +152,7 @@ def list_verifications(
     if output is not None:
         check_writable(output)
     db, _ = state()
-    wanted = [a.strip().lower() for a in addresses or []]
+    wanted = [emails.normalise(a) for a in addresses or []]
     rows = [
         {"email": v.email, "status": v.status, "result": v.result, "score": v.score,
          "reason": v.reason, "source": v.source,

@@ -13,22 +13,50 @@ out.csv` verifies `-x@a.com`, not `'-x@a.com`).
 `-o FILE` is written by `atomic_output`: into a temporary file next to FILE, renamed onto it
 only once everything is written, so a failure half-way (a damaged state.db, a full disk)
 leaves an earlier FILE as it was.
+
+A file handed back (`verify --file F -o`, `enrich F`) is written in F's encoding and with
+its byte order mark, so Excel shows `José` as it showed it in F: a cp1252 export stays
+cp1252. When a cell cannot be written in that encoding (a Polish name Hunter returned
+into a cp1252 file), the whole file is UTF-8 with a BOM instead, which Excel reads too:
+nothing written is replaced by `?`.
 """
 
 from __future__ import annotations
 
 import csv
 import errno
+import io
 import os
 import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from novahunt.errors import BadInput, NovahuntError, StorageFull
+
+# codecs that can write any text: nothing to check, no fallback needed
+_UNICODE = frozenset({"utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"})
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a text file is stored: a Python codec name (without BOM handling) and
+    whether it starts with a byte order mark."""
+
+    codec: str = "utf-8"
+    bom: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.codec}{' with BOM' if self.bom else ''}"
+
+
+UTF8 = Encoding()
+UTF8_BOM = Encoding("utf-8", bom=True)
+
 
 # OWASP's list: what makes a spreadsheet read a cell as a formula (or a DDE command)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,16 +119,37 @@ def check_writable(path: Path) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[IO[str]]:
-    """A text file (UTF-8, newline="" for csv) that replaces `path` only when the `with`
-    block ends without an error; a temporary file is all a failure leaves, and it is
-    removed. A path that is no regular file (/dev/stdout, a FIFO) is written directly."""
+def atomic_output(path: Path, encoding: Encoding = UTF8) -> Iterator[IO[str]]:
+    """A text file (UTF-8 unless `encoding` says otherwise, newline="" for csv) that
+    replaces `path` only when the `with` block ends without an error; a temporary file is
+    all a failure leaves, and it is removed. A path that is no regular file (/dev/stdout,
+    a FIFO) is written directly. An `encoding` that cannot hold every character written
+    gives a UTF-8 file with a BOM (see the module's docstring)."""
+    if encoding.codec in _UNICODE:
+        with _atomic_text(path, encoding.codec) as fh:
+            if encoding.bom:
+                fh.write("\ufeff")
+            yield fh
+        return
+    buffer = io.StringIO(newline="")  # checked whole before a byte is written
+    yield buffer
+    text = buffer.getvalue()
+    try:
+        text.encode(encoding.codec)
+    except UnicodeEncodeError:
+        encoding = UTF8_BOM
+    with _atomic_text(path, encoding.codec) as fh:
+        fh.write(("\ufeff" if encoding.bom else "") + text)
+
+
+@contextmanager
+def _atomic_text(path: Path, codec: str) -> Iterator[IO[str]]:
     given = path.expanduser()
     if given.is_dir():
         raise BadInput(f"cannot write {path}: it is a folder")
     if given.exists() and not given.is_file():  # asked of the path itself: /dev/stdout
         try:
-            fh = given.open("w", encoding="utf-8", newline="")
+            fh = given.open("w", encoding=codec, newline="")
         except OSError as exc:
             raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
         with fh:
@@ -115,7 +164,7 @@ def atomic_output(path: Path) -> Iterator[IO[str]]:
     try:
         with suppress(OSError):  # an overwritten export keeps the mode it had
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "w", encoding=codec, newline="") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

@@ -21,10 +21,10 @@ from typing import Any, TypedDict
 
 from novahunt.config import Settings
 from novahunt.errors import BadInput, DataClaimed, ItemRefused
-from novahunt.inputs import names
+from novahunt.inputs import emails, names
 from novahunt.inputs.domains import email_on_domain, normalise_domain
-from novahunt.inputs.exports import CsvWriter, atomic_output
-from novahunt.inputs.leads import MAX_ENRICH_ROWS, Leads
+from novahunt.inputs.exports import CsvWriter, Encoding, atomic_output
+from novahunt.inputs.leads import MAX_ENRICH_ROWS, Leads, first_value
 from novahunt.providers.records import Contact
 from novahunt.runners import find as find_runner
 from novahunt.runners.context import JobContext
@@ -67,7 +67,13 @@ def plan(settings: Settings, leads: Leads, output: Path, *, verify: bool = False
     params: dict[str, Any] = {
         "input": str(leads.path), "output": str(output.resolve()), "header": leads.header,
         "columns": leads.columns, "delimiter": leads.dialect, "rows": len(leads.rows),
-        "verify": verify, "max_age": settings.verify_max_age, "target": leads.path.name}
+        "verify": verify, "max_age": settings.verify_max_age, "target": leads.path.name,
+        "encoding": {"codec": leads.encoding.codec, "bom": leads.encoding.bom}}
+    if leads.numbers != list(range(2, len(leads.rows) + 2)):
+        # blank lines or cells with line breaks: notes name the spreadsheet's rows
+        params["row_numbers"] = leads.numbers
+    if leads.preamble:
+        params["preamble"] = leads.preamble
     params.update(webhook_param(settings, webhook))
     return NewJob(
         type=TYPE, priority=priority, tags=tags or [], max_attempts=settings.max_attempts,
@@ -88,15 +94,19 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
     if _cell(row, columns, "email"):
         return "had_email", {"note": "already had an email"}
     try:
-        first, last = names.person(_cell(row, columns, "first"), _cell(row, columns, "last"),
-                                   _cell(row, columns, "name"))
+        who = names.parse(_cell(row, columns, "first"), _cell(row, columns, "last"),
+                          _cell(row, columns, "name"))
     except BadInput:
         return "skipped", {"note": f"row {number}: no first and last name"}
-    raw_domain = _cell(row, columns, "domain")
+    first, last = who.parts
+    raw_domain = first_value(_cell(row, columns, "domain"))  # `a.com;b.com`: the first
     try:
         domain = normalise_domain(raw_domain)
     except BadInput:
         return "skipped", {"note": f"row {number}: no usable domain ({raw_domain[:40]!r})"}
+    special = emails.special_use_problem(domain)
+    if special is not None:  # no mailbox there: the Finder is never paid for it
+        return "skipped", {"note": f"row {number}: special-use domain: {special}"}
 
     known = contacts.contact_by_name(ctx.db, domain, first, last)
     if known is not None and email_on_domain(known["email"], domain):
@@ -117,7 +127,8 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
             return "not_found", {"note": f"{missed} (remembered)"}
     if p["verify"]:
         facts = contacts.domain_facts(ctx.db, domain) or {}
-        for candidate in names.candidates(first, last, domain, facts.get("pattern"))[:6]:
+        for candidate in names.candidates(who.first, who.last, domain,
+                                          facts.get("pattern"))[:6]:
             ctx.check()
             checked = verify_now(ctx, candidate, max_age=p["max_age"])
             if deliverable(checked):
@@ -151,13 +162,19 @@ def _enrich_row(ctx: JobContext, row: list[str], number: int) -> tuple[str, dict
     return "not_found", {"note": "Email Finder found nobody"}
 
 
+def _row_number(params: Mapping[str, Any], seq: int) -> int:
+    """The spreadsheet row of the job's item `seq` (the header is row 1)."""
+    numbers: list[int] | None = params.get("row_numbers")
+    return numbers[seq] if numbers is not None and seq < len(numbers) else seq + 2
+
+
 def run(ctx: JobContext) -> Result:
     p = ctx.job.params
     total: int = p["rows"]
     counts = items.outcomes(ctx.db, ctx.job.id)
     while (item := items.next_item(ctx.db, ctx.job.id, time.time())) is not None:
         ctx.check()
-        outcome, output = _enrich_row(ctx, json.loads(item.value), item.seq + 2)
+        outcome, output = _enrich_row(ctx, json.loads(item.value), _row_number(p, item.seq))
         with ctx.db.atomic():
             items.done(ctx.db, item, outcome, output)
             counts[outcome] = counts.get(outcome, 0) + 1
@@ -181,7 +198,12 @@ def write_output(ctx: JobContext, out: Path) -> Path:
     p = ctx.job.params
     rows = list(items.outputs(ctx.db, ctx.job.id))
     found = verifications.lookup(ctx.db, [o["email"] for _, o in rows if o and o.get("email")])
-    with atomic_output(out) as fh:  # a crash mid-write leaves no half file
+    # in the input's encoding and BOM (a job queued before that was kept: UTF-8);
+    # a crash mid-write leaves no half file
+    encoding = Encoding(**p.get("encoding", {}))
+    with atomic_output(out, encoding) as fh:
+        if p.get("preamble"):  # Excel's `sep=;` line
+            fh.write(p["preamble"] + "\r\n")
         writer = CsvWriter(fh, delimiter=p["delimiter"])
         writer.writerow([*p["header"], *COLUMNS])
         for value, o in rows:
